@@ -1,0 +1,219 @@
+//! Broker configuration: the settings a `server.properties` file or the CLI gives.
+//!
+//! [`BrokerConfig`] holds typed values with Kafka's defaults. [`BrokerConfig::apply_properties`]
+//! reads Kafka's own keys (`listeners`, `log.dirs`, `num.partitions`, ...) so an existing
+//! `server.properties` works; unknown keys are ignored with a warning, bad values are errors.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::error::BrokerError;
+use crate::log::LogConfig;
+
+/// Everything a broker needs to start.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// Address to bind. Port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Host and port clients are told to connect to; defaults to the bound address.
+    pub advertised: Option<(String, u16)>,
+    /// Directory holding all topic data and broker metadata.
+    pub data_dir: PathBuf,
+    /// This broker's node id.
+    pub node_id: i32,
+    /// Partitions of a topic created without an explicit count (`num.partitions`).
+    pub num_partitions: i32,
+    /// Create topics on Metadata requests for unknown topics (`auto.create.topics.enable`).
+    pub auto_create_topics: bool,
+    /// Defaults for every topic's log (`log.retention.ms`, `log.segment.bytes`, ...).
+    pub log_defaults: LogConfig,
+    /// Largest request frame accepted (`socket.request.max.bytes`).
+    pub max_request_bytes: usize,
+    /// Most client connections served at once (`max.connections`).
+    pub max_connections: usize,
+    /// How often retention is checked (`log.retention.check.interval.ms`).
+    pub retention_check_interval_ms: u64,
+    /// Longest transaction timeout a producer may ask for (`transaction.max.timeout.ms`).
+    pub transaction_max_timeout_ms: i32,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9092)),
+            advertised: None,
+            data_dir: PathBuf::from("fjord-data"),
+            node_id: 0,
+            num_partitions: 1,
+            auto_create_topics: true,
+            log_defaults: LogConfig::default(),
+            max_request_bytes: 100 * 1024 * 1024,
+            max_connections: 1024,
+            retention_check_interval_ms: 300_000,
+            transaction_max_timeout_ms: 900_000,
+        }
+    }
+}
+
+impl BrokerConfig {
+    /// Applies Kafka `server.properties` keys. Later keys win; unknown keys are logged and skipped.
+    ///
+    /// # Errors
+    /// A key with a value of the wrong type or out of range.
+    pub fn apply_properties<'a>(
+        &mut self,
+        props: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<(), BrokerError> {
+        let mut retention_ms: Option<i64> = None;
+        let mut retention_minutes: Option<i64> = None;
+        let mut retention_hours: Option<i64> = None;
+        for (key, value) in props {
+            let value = value.trim();
+            match key {
+                "listeners" => self.listen = parse_listener(key, value)?,
+                "advertised.listeners" => {
+                    let (host, port) = split_listener(key, value)?;
+                    self.advertised = Some((host.to_string(), port));
+                }
+                "log.dirs" | "log.dir" => {
+                    let first = value.split(',').next().unwrap_or(value).trim();
+                    self.data_dir = PathBuf::from(first);
+                }
+                "node.id" | "broker.id" => self.node_id = parse(key, value)?,
+                "num.partitions" => self.num_partitions = parse_positive(key, value)?,
+                "auto.create.topics.enable" => self.auto_create_topics = parse(key, value)?,
+                "log.retention.ms" => retention_ms = Some(parse(key, value)?),
+                "log.retention.minutes" => retention_minutes = Some(parse(key, value)?),
+                "log.retention.hours" => retention_hours = Some(parse(key, value)?),
+                "log.retention.bytes" => self.log_defaults.retention_bytes = parse(key, value)?,
+                "log.segment.bytes" => self.log_defaults.segment_bytes = parse_positive(key, value)?,
+                "log.roll.ms" => self.log_defaults.segment_ms = parse_positive(key, value)?,
+                "log.roll.hours" => {
+                    self.log_defaults.segment_ms =
+                        parse_positive::<i64>(key, value)?.saturating_mul(3_600_000)
+                }
+                "message.max.bytes" => {
+                    self.log_defaults.max_message_bytes = parse_positive(key, value)?
+                }
+                "log.flush.interval.messages" => {
+                    self.log_defaults.flush_messages = parse_positive(key, value)?
+                }
+                "log.flush.interval.ms" => self.log_defaults.flush_ms = parse_positive(key, value)?,
+                "log.index.interval.bytes" => {
+                    self.log_defaults.index_interval_bytes = parse_positive(key, value)?
+                }
+                "log.retention.check.interval.ms" => {
+                    self.retention_check_interval_ms = parse_positive(key, value)?
+                }
+                "socket.request.max.bytes" => self.max_request_bytes = parse_positive(key, value)?,
+                "max.connections" => self.max_connections = parse_positive(key, value)?,
+                "transaction.max.timeout.ms" => {
+                    self.transaction_max_timeout_ms = parse_positive(key, value)?
+                }
+                other => tracing::warn!(key = other, "ignoring unsupported broker config key"),
+            }
+        }
+        // Kafka's precedence: ms over minutes over hours.
+        if let Some(ms) = retention_ms
+            .or(retention_minutes.map(|m| m.saturating_mul(60_000)))
+            .or(retention_hours.map(|h| h.saturating_mul(3_600_000)))
+        {
+            self.log_defaults.retention_ms = ms;
+        }
+        Ok(())
+    }
+}
+
+fn invalid(key: &str, value: &str, why: &str) -> BrokerError {
+    BrokerError::InvalidConfig(format!("'{key}={value}': {why}"))
+}
+
+fn parse<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, BrokerError> {
+    value
+        .parse()
+        .map_err(|_| invalid(key, value, "not a valid value for this key"))
+}
+
+fn parse_positive<T: std::str::FromStr + PartialOrd + Default>(
+    key: &str,
+    value: &str,
+) -> Result<T, BrokerError> {
+    let v: T = parse(key, value)?;
+    if v <= T::default() {
+        return Err(invalid(key, value, "must be greater than zero"));
+    }
+    Ok(v)
+}
+
+/// Splits `PLAINTEXT://host:port` (first listener of a comma list) into host and port.
+fn split_listener<'v>(key: &str, value: &'v str) -> Result<(&'v str, u16), BrokerError> {
+    let first = value.split(',').next().unwrap_or(value).trim();
+    let addr = first.split_once("://").map_or(first, |(_, rest)| rest);
+    let (host, port) = addr
+        .rsplit_once(':')
+        .ok_or_else(|| invalid(key, value, "expected [PLAINTEXT://]host:port"))?;
+    let port = port
+        .parse()
+        .map_err(|_| invalid(key, value, "port is not a number"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    Ok((host, port))
+}
+
+fn parse_listener(key: &str, value: &str) -> Result<SocketAddr, BrokerError> {
+    let (host, port) = split_listener(key, value)?;
+    let host = if host.is_empty() { "0.0.0.0" } else { host };
+    let host = if host == "localhost" { "127.0.0.1" } else { host };
+    let ip = host
+        .parse()
+        .map_err(|_| invalid(key, value, "listener host must be an IP address or localhost"))?;
+    Ok(SocketAddr::new(ip, port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kafka_keys_are_applied() {
+        let mut c = BrokerConfig::default();
+        c.apply_properties([
+            ("listeners", "PLAINTEXT://localhost:19092"),
+            ("advertised.listeners", "PLAINTEXT://kafka.local:19092"),
+            ("log.dirs", "/tmp/a,/tmp/b"),
+            ("num.partitions", "4"),
+            ("auto.create.topics.enable", "false"),
+            ("log.retention.hours", "2"),
+            ("log.segment.bytes", "1048576"),
+            ("message.max.bytes", "2000000"),
+        ])
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:19092".parse().unwrap());
+        assert_eq!(c.advertised, Some(("kafka.local".into(), 19092)));
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/a"));
+        assert_eq!(c.num_partitions, 4);
+        assert!(!c.auto_create_topics);
+        assert_eq!(c.log_defaults.retention_ms, 7_200_000);
+        assert_eq!(c.log_defaults.segment_bytes, 1_048_576);
+        assert_eq!(c.log_defaults.max_message_bytes, 2_000_000);
+    }
+
+    #[test]
+    fn retention_ms_wins_over_hours() {
+        let mut c = BrokerConfig::default();
+        c.apply_properties([("log.retention.ms", "1000"), ("log.retention.hours", "5")])
+            .unwrap();
+        assert_eq!(c.log_defaults.retention_ms, 1000);
+    }
+
+    #[test]
+    fn bad_values_are_clear_errors() {
+        let mut c = BrokerConfig::default();
+        let err = c
+            .apply_properties([("num.partitions", "zero")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("num.partitions=zero"), "{err}");
+        assert!(c.apply_properties([("num.partitions", "0")]).is_err());
+        assert!(c.apply_properties([("listeners", "PLAINTEXT://nohost")]).is_err());
+    }
+}

@@ -1,0 +1,39 @@
+//! CreatePartitions: grow a topic's partition count (never shrink it).
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
+use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
+use kafka_protocol::protocol::StrBytes;
+
+use super::RequestContext;
+use crate::topics::{unknown_topic, TopicError};
+
+/// Handles a CreatePartitions request.
+pub async fn handle(ctx: &RequestContext<'_>, req: CreatePartitionsRequest) -> CreatePartitionsResponse {
+    let state = ctx.state.clone();
+    let work = move || {
+        let results = req
+            .topics
+            .into_iter()
+            .map(|t| {
+                let outcome = match state.topics.get(&t.name) {
+                    None => Err(unknown_topic(&t.name)),
+                    Some(topic) if t.count <= topic.partition_count() => Err(TopicError::new(
+                        ResponseError::InvalidPartitions,
+                        format!("topic '{}' already has {} partitions; ask for more than that", topic.name, topic.partition_count()),
+                    )),
+                    Some(_) if req.validate_only => Ok(()),
+                    Some(topic) => topic.add_partitions(t.count, state.topics.log_defaults()),
+                };
+                let mut r = CreatePartitionsTopicResult::default().with_name(t.name);
+                if let Err(e) = outcome {
+                    r.error_code = e.code.code();
+                    r.error_message = Some(StrBytes::from_string(e.message));
+                }
+                r
+            })
+            .collect();
+        CreatePartitionsResponse::default().with_results(results)
+    };
+    tokio::task::spawn_blocking(work).await.unwrap_or_default()
+}

@@ -1,0 +1,100 @@
+//! Metadata: this broker as the whole cluster, and the topics asked for (all when null;
+//! created on the fly when auto-creation is on and the client allows it).
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+
+use super::RequestContext;
+use crate::topics::{Topic, TopicConfig};
+
+/// Handles a Metadata request.
+pub async fn handle(ctx: &RequestContext<'_>, req: MetadataRequest) -> MetadataResponse {
+    let state = ctx.state;
+    let node = BrokerId(state.config.node_id);
+    // v0 asks for every topic with an empty list; v1+ with null.
+    let all = match &req.topics {
+        None => true,
+        Some(list) => list.is_empty() && ctx.version == 0,
+    };
+    let auto_create = state.config.auto_create_topics && (req.allow_auto_topic_creation || ctx.version < 4);
+    let topics = if all {
+        state.topics.list().iter().map(|t| describe(t, node)).collect()
+    } else {
+        req.topics
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| {
+                let by_name = t.name.as_ref().and_then(|n| state.topics.get(n));
+                let found = by_name.or_else(|| {
+                    if t.topic_id.is_nil() { None } else { state.topics.get_by_id(t.topic_id) }
+                });
+                match (found, t.name) {
+                    (Some(topic), _) => describe(&topic, node),
+                    (None, Some(name)) if auto_create => {
+                        match state.topics.create(&name, state.config.num_partitions, TopicConfig::default()) {
+                            Ok(topic) => describe(&topic, node),
+                            // Lost a race with another creator: describe what is there now.
+                            Err(_) if state.topics.get(&name).is_some() => {
+                                state.topics.get(&name).map(|t| describe(&t, node)).unwrap_or_default()
+                            }
+                            Err(e) => error_topic(Some(name), t.topic_id, e.code),
+                        }
+                    }
+                    (None, name) => error_topic(name, t.topic_id, ResponseError::UnknownTopicOrPartition),
+                }
+            })
+            .collect()
+    };
+    let broker = MetadataResponseBroker::default()
+        .with_node_id(node)
+        .with_host(StrBytes::from_string(state.advertised_host.clone()))
+        .with_port(state.advertised_port);
+    MetadataResponse::default()
+        .with_brokers(vec![broker])
+        .with_cluster_id(Some(StrBytes::from_string(state.cluster_id.clone())))
+        .with_controller_id(node)
+        .with_topics(topics)
+        .with_cluster_authorized_operations(if req.include_cluster_authorized_operations { ALL_OPERATIONS } else { i32::MIN })
+}
+
+/// Every operation allowed (no ACLs yet): bits 2..=14 of Kafka's AclOperation.
+const ALL_OPERATIONS: i32 = 0b0111_1111_1111_1100;
+
+fn describe(topic: &Topic, node: BrokerId) -> MetadataResponseTopic {
+    let partitions = topic
+        .partitions()
+        .iter()
+        .map(|p| {
+            MetadataResponsePartition::default()
+                .with_partition_index(p.index)
+                .with_leader_id(node)
+                .with_leader_epoch(0)
+                .with_replica_nodes(vec![node])
+                .with_isr_nodes(vec![node])
+        })
+        .collect();
+    MetadataResponseTopic::default()
+        .with_name(Some(TopicName(StrBytes::from_string(topic.name.clone()))))
+        .with_topic_id(topic.id)
+        .with_is_internal(topic.is_internal())
+        .with_partitions(partitions)
+        .with_topic_authorized_operations(ALL_OPERATIONS)
+}
+
+fn error_topic(name: Option<TopicName>, id: uuid::Uuid, code: ResponseError) -> MetadataResponseTopic {
+    let code = if name.is_some() && code == ResponseError::UnknownTopicOrPartition {
+        code
+    } else if name.is_none() {
+        ResponseError::UnknownTopicId
+    } else {
+        code
+    };
+    MetadataResponseTopic::default()
+        .with_error_code(code.code())
+        .with_name(name)
+        .with_topic_id(id)
+}

@@ -1,0 +1,84 @@
+//! Produce: validate each partition's batches and append them to the partition log.
+//!
+//! The log does the per-batch work (CRC, sizes, idempotent sequence checks, offset
+//! assignment); this handler resolves topics and partitions and maps outcomes to error codes.
+//! Appends land in the OS page cache (a crash of the process loses nothing acknowledged);
+//! fsync follows the flush policy documented in `log`.
+
+use bytes::Bytes;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::protocol::StrBytes;
+
+use super::RequestContext;
+use crate::error::log_error_code;
+use crate::topics::now_ms;
+
+/// Handles a Produce request.
+pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> ProduceResponse {
+    let topics = &ctx.state.topics;
+    let acks_ok = matches!(req.acks, -1..=1);
+    let mut appended = false;
+    let mut responses = Vec::with_capacity(req.topic_data.len());
+    for t in req.topic_data {
+        let topic = topics.get(&t.name);
+        let mut partition_responses = Vec::with_capacity(t.partition_data.len());
+        for p in t.partition_data {
+            let mut r = PartitionProduceResponse::default()
+                .with_index(p.index)
+                .with_base_offset(-1)
+                .with_log_append_time_ms(-1)
+                .with_log_start_offset(-1);
+            let partition = topic.as_ref().and_then(|t| t.partition(p.index));
+            let outcome = match (acks_ok, partition) {
+                (false, _) => Err((ResponseError::InvalidRequiredAcks, format!("acks={} is not one of -1, 0, 1", req.acks))),
+                (true, None) => Err((
+                    ResponseError::UnknownTopicOrPartition,
+                    format!("topic '{}' partition {} does not exist", &*t.name, p.index),
+                )),
+                (true, Some(partition)) => append(&partition, p.records),
+            };
+            match outcome {
+                Ok((base, log_start)) => {
+                    appended = true;
+                    r.base_offset = base;
+                    r.log_start_offset = log_start;
+                }
+                Err((code, message)) => {
+                    r.error_code = code.code();
+                    r.error_message = Some(StrBytes::from_string(message));
+                }
+            }
+            partition_responses.push(r);
+        }
+        responses.push(
+            TopicProduceResponse::default()
+                .with_name(t.name)
+                .with_partition_responses(partition_responses),
+        );
+    }
+    if appended {
+        topics.notify_appended();
+    }
+    ProduceResponse::default().with_responses(responses)
+}
+
+fn append(
+    partition: &crate::topics::Partition,
+    records: Option<Bytes>,
+) -> Result<(i64, i64), (ResponseError, String)> {
+    let records = records
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| (ResponseError::InvalidRecord, "produce request has no records".to_string()))?;
+    // The log patches base offsets in place; the request buffer is shared, so copy once.
+    let mut data = records.to_vec();
+    let mut log = partition.log();
+    match log.append(&mut data, now_ms()) {
+        Ok(o) => Ok((o.base_offset, o.log_start_offset)),
+        Err(e) => {
+            tracing::debug!(partition = partition.index, error = %e, "produce rejected");
+            Err((log_error_code(&e), e.to_string()))
+        }
+    }
+}

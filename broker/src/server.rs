@@ -1,0 +1,237 @@
+//! The broker process: listener, one task per connection, background log maintenance, and a
+//! graceful shutdown.
+//!
+//! Each connection reads a frame, runs its handler and writes the response before reading the
+//! next one, as Kafka does: responses leave in request order, and a pipelining client keeps
+//! several requests queued in the socket. Responses are buffered and flushed whenever no
+//! further request is already waiting, so a burst of pipelined requests costs one write.
+//! Connections are bounded by a semaphore (`max.connections`); past it, new connections wait
+//! in the listen backlog.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::BrokerConfig;
+use crate::error::BrokerError;
+use crate::handlers;
+use crate::protocol::read_frame;
+use crate::state::{load_cluster_id, BrokerState, ProducerIds};
+use crate::topics::{now_ms, TopicRegistry};
+
+/// How long shutdown waits for connections to finish their current request.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// A running broker.
+#[derive(Debug)]
+pub struct Broker {
+    state: Arc<BrokerState>,
+    local_addr: SocketAddr,
+    tracker: TaskTracker,
+}
+
+impl Broker {
+    /// Opens the data dir (recovering every log), binds the listener and starts serving.
+    ///
+    /// # Errors
+    /// The data dir cannot be used, a log cannot be recovered, or the address cannot be bound.
+    pub async fn start(config: BrokerConfig) -> Result<Broker, BrokerError> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| BrokerError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|e| BrokerError::storage(&config.data_dir, e))?;
+        let opened = {
+            let config = config.clone();
+            tokio::task::spawn_blocking(move || open_storage(&config))
+                .await
+                .map_err(|e| BrokerError::InvalidConfig(format!("storage open panicked: {e}")))??
+        };
+        let (topics, cluster_id, producer_ids) = opened;
+        let (advertised_host, advertised_port) = match &config.advertised {
+            Some((h, p)) => (h.clone(), i32::from(*p)),
+            None => (local_addr.ip().to_string(), i32::from(local_addr.port())),
+        };
+        let state = Arc::new(BrokerState {
+            config,
+            topics,
+            cluster_id,
+            advertised_host,
+            advertised_port,
+            producer_ids,
+            shutdown: CancellationToken::new(),
+        });
+        let tracker = TaskTracker::new();
+        tracker.spawn(accept_loop(listener, state.clone(), tracker.clone()));
+        tracker.spawn(maintenance_loop(state.clone()));
+        tracing::info!(address = %local_addr, data_dir = %state.config.data_dir.display(), "fjord broker ready");
+        Ok(Broker {
+            state,
+            local_addr,
+            tracker,
+        })
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// `host:port` for a client's `bootstrap.servers`.
+    pub fn bootstrap_servers(&self) -> String {
+        self.local_addr.to_string()
+    }
+
+    /// The shared state (topics, config); for tools and tests in this process.
+    pub fn state(&self) -> &Arc<BrokerState> {
+        &self.state
+    }
+
+    /// Stops accepting, lets connections finish their current request (up to a deadline),
+    /// then flushes every log to disk.
+    pub async fn shutdown(self) {
+        self.state.shutdown.cancel();
+        self.tracker.close();
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("connections still busy after the shutdown grace period; closing anyway");
+        }
+        let state = self.state.clone();
+        let _ = tokio::task::spawn_blocking(move || state.topics.flush_all()).await;
+        tracing::info!("fjord broker stopped");
+    }
+}
+
+type Storage = (TopicRegistry, String, ProducerIds);
+
+fn open_storage(config: &BrokerConfig) -> Result<Storage, BrokerError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| BrokerError::storage(&config.data_dir, e))?;
+    let cluster_id = load_cluster_id(&config.data_dir, config.node_id)?;
+    let producer_ids = ProducerIds::open(&config.data_dir)?;
+    let topics = TopicRegistry::open(&config.data_dir, config.log_defaults.clone())?;
+    Ok((topics, cluster_id, producer_ids))
+}
+
+async fn accept_loop(listener: TcpListener, state: Arc<BrokerState>, tracker: TaskTracker) {
+    let permits = Arc::new(Semaphore::new(state.config.max_connections));
+    loop {
+        let permit = tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+        };
+        let (stream, peer) = tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+        };
+        let state = state.clone();
+        tracker.spawn(async move {
+            if let Err(e) = serve_connection(stream, &state).await {
+                tracing::debug!(%peer, error = %e, "connection closed");
+            }
+            drop(permit);
+        });
+    }
+}
+
+/// Why a connection is closed by the broker.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    /// Framing failed (oversized, negative, truncated) or the socket broke.
+    #[error(transparent)]
+    Frame(#[from] crate::protocol::FrameError),
+    /// The request could not be understood; Kafka closes the connection in that case too.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// Writing the response failed.
+    #[error("write failed: {0}")]
+    Write(#[from] std::io::Error),
+}
+
+async fn serve_connection(stream: TcpStream, state: &Arc<BrokerState>) -> Result<(), ConnectionError> {
+    stream.set_nodelay(true)?;
+    let (read, write) = stream.into_split();
+    let mut reader = BufReader::with_capacity(64 * 1024, read);
+    let mut writer = BufWriter::with_capacity(64 * 1024, write);
+    loop {
+        if reader.buffer().is_empty() {
+            writer.flush().await?;
+        }
+        let frame = tokio::select! {
+            _ = state.shutdown.cancelled() => break,
+            f = read_frame(&mut reader, state.config.max_request_bytes) => f?,
+        };
+        let Some(frame) = frame else { break };
+        match handlers::handle_request(state, frame.freeze()).await {
+            Ok(Some(response)) => writer.write_all(&response).await?,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "closing connection after a bad request");
+                writer.flush().await?;
+                return Err(e);
+            }
+        }
+    }
+    writer.flush().await?;
+    Ok(())
+}
+
+/// Retention and time-based flushes, on their own blocking thread so disk work never stalls
+/// the runtime.
+async fn maintenance_loop(state: Arc<BrokerState>) {
+    let retention_every = Duration::from_millis(state.config.retention_check_interval_ms);
+    let mut last_retention = tokio::time::Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let run_retention = last_retention.elapsed() >= retention_every;
+        if run_retention {
+            last_retention = tokio::time::Instant::now();
+        }
+        let st = state.clone();
+        let _ = tokio::task::spawn_blocking(move || maintain(&st, run_retention)).await;
+    }
+}
+
+fn maintain(state: &BrokerState, run_retention: bool) {
+    let now = now_ms();
+    for topic in state.topics.list() {
+        for p in topic.partitions() {
+            let mut log = p.log();
+            if let Err(e) = log.maybe_flush(now) {
+                tracing::error!(topic = %topic.name, partition = p.index, error = %e, "flush failed");
+            }
+            if run_retention {
+                match log.enforce_retention(now) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(topic = %topic.name, partition = p.index, segments = n, log_start = log.log_start_offset(), "retention deleted segments"),
+                    Err(e) => tracing::error!(topic = %topic.name, partition = p.index, error = %e, "retention failed"),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Shared helpers for end-to-end tests: an embedded broker, rdkafka clients, and a raw
+//! Kafka-protocol client for checks no high-level client exposes.
+#![allow(dead_code, missing_docs)]
+
+pub mod raw;
+
+use std::time::{Duration, Instant};
+
+use fjord_broker::{EmbeddedBroker, EmbeddedConfig};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::OwnedMessage;
+use rdkafka::producer::FutureProducer;
+use rdkafka::{Message, Offset, TopicPartitionList};
+
+pub async fn broker() -> EmbeddedBroker {
+    broker_with(EmbeddedConfig::default()).await
+}
+
+pub async fn broker_with(config: EmbeddedConfig) -> EmbeddedBroker {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("FJORD_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_test_writer()
+        .try_init();
+    EmbeddedBroker::start(config).await.expect("embedded broker starts")
+}
+
+pub fn client_config(bootstrap: &str) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", bootstrap)
+        .set("broker.address.family", "v4")
+        .set("topic.metadata.refresh.interval.ms", "1000");
+    c
+}
+
+pub fn producer(bootstrap: &str, extra: &[(&str, &str)]) -> FutureProducer {
+    let mut c = client_config(bootstrap);
+    c.set("linger.ms", "5").set("message.timeout.ms", "20000");
+    for (k, v) in extra {
+        c.set(*k, *v);
+    }
+    c.create().expect("producer")
+}
+
+pub async fn create_topic(bootstrap: &str, name: &str, partitions: i32, configs: &[(&str, &str)]) {
+    let admin: AdminClient<DefaultClientContext> = client_config(bootstrap).create().expect("admin");
+    let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+    for (k, v) in configs {
+        topic = topic.set(k, v);
+    }
+    let res = admin
+        .create_topics(&[topic], &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))))
+        .await
+        .expect("create_topics request");
+    for r in res {
+        r.expect("topic created");
+    }
+}
+
+/// Reads `count` messages from the given partitions starting at `offset`, with no group.
+pub fn consume(bootstrap: &str, topic: &str, partitions: &[i32], offset: Offset, count: usize) -> Vec<OwnedMessage> {
+    consume_with(bootstrap, topic, partitions, offset, count, &[])
+}
+
+pub fn consume_with(
+    bootstrap: &str,
+    topic: &str,
+    partitions: &[i32],
+    offset: Offset,
+    count: usize,
+    extra: &[(&str, &str)],
+) -> Vec<OwnedMessage> {
+    let mut c = client_config(bootstrap);
+    c.set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "100")
+        // librdkafka refuses assign() without a group id; no group protocol is used.
+        .set("group.id", "fjord-test-assign");
+    for (k, v) in extra {
+        c.set(*k, *v);
+    }
+    let consumer: BaseConsumer = c.create().expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    for p in partitions {
+        tpl.add_partition_offset(topic, *p, offset).expect("offset");
+    }
+    consumer.assign(&tpl).expect("assign");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut out = Vec::new();
+    while out.len() < count && Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => out.push(m.detach()),
+            Some(Err(e)) => panic!("consumer error: {e}"),
+            None => {}
+        }
+    }
+    assert_eq!(out.len(), count, "timed out: got {} of {count} messages", out.len());
+    out
+}
+
+pub fn values(msgs: &[OwnedMessage]) -> Vec<String> {
+    msgs.iter()
+        .map(|m| String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned())
+        .collect()
+}
+
+/// Polls `check` until it returns true or the deadline passes.
+pub async fn eventually(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid_like())
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{nanos:x}{}", N.fetch_add(1, Ordering::Relaxed))
+}

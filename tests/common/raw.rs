@@ -1,0 +1,129 @@
+//! A minimal Kafka-protocol client over TCP for wire-level assertions.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
+use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+pub struct RawClient {
+    stream: TcpStream,
+    correlation: i32,
+}
+
+impl RawClient {
+    pub async fn connect(addr: &str) -> RawClient {
+        RawClient {
+            stream: TcpStream::connect(addr).await.expect("connect"),
+            correlation: 0,
+        }
+    }
+
+    /// Sends one request and decodes its response.
+    pub async fn call<R: Request>(&mut self, req: &R, version: i16) -> R::Response {
+        self.send(req, version).await;
+        self.receive::<R>(version).await
+    }
+
+    pub async fn send<R: Request>(&mut self, req: &R, version: i16) {
+        self.correlation += 1;
+        let header = RequestHeader::default()
+            .with_request_api_key(R::KEY)
+            .with_request_api_version(version)
+            .with_correlation_id(self.correlation)
+            .with_client_id(Some(StrBytes::from_static_str("raw-test")));
+        let mut buf = BytesMut::new();
+        buf.put_i32(0);
+        header.encode(&mut buf, R::header_version(version)).expect("header");
+        req.encode(&mut buf, version).expect("body");
+        let len = (buf.len() - 4) as i32;
+        buf[..4].copy_from_slice(&len.to_be_bytes());
+        self.stream.write_all(&buf).await.expect("write");
+    }
+
+    pub async fn receive<R: Request>(&mut self, version: i16) -> R::Response {
+        let mut frame = self.read_frame().await.expect("response frame");
+        let key = ApiKey::try_from(R::KEY).expect("key");
+        let _header = ResponseHeader::decode(&mut frame, key.response_header_version(version)).expect("response header");
+        R::Response::decode(&mut frame, version).expect("response body")
+    }
+
+    /// Reads one response frame; `None` if the broker closed the connection.
+    pub async fn read_frame(&mut self) -> Option<Bytes> {
+        let mut len = [0u8; 4];
+        self.stream.read_exact(&mut len).await.ok()?;
+        let mut buf = vec![0u8; i32::from_be_bytes(len) as usize];
+        self.stream.read_exact(&mut buf).await.ok()?;
+        Some(Bytes::from(buf))
+    }
+
+    pub async fn write_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes).await
+    }
+
+    /// True when the broker closed the connection (EOF or reset) within the timeout.
+    pub async fn closed_by_peer(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        matches!(
+            tokio::time::timeout(std::time::Duration::from_secs(5), self.stream.read(&mut b)).await,
+            Ok(Ok(0)) | Ok(Err(_))
+        )
+    }
+}
+
+/// Builds an uncompressed RecordBatch v2 with the given values (no keys) and timestamps.
+pub fn record_batch(values: &[&[u8]], base_timestamp: i64) -> Bytes {
+    let mut records = BytesMut::new();
+    for (i, v) in values.iter().enumerate() {
+        let mut rec = BytesMut::new();
+        rec.put_i8(0); // attributes
+        put_varlong(&mut rec, i as i64); // timestamp delta
+        put_varlong(&mut rec, i as i64); // offset delta
+        put_varlong(&mut rec, -1); // null key
+        put_varlong(&mut rec, v.len() as i64);
+        rec.put_slice(v);
+        put_varlong(&mut rec, 0); // headers
+        put_varlong(&mut records, rec.len() as i64);
+        records.put_slice(&rec);
+    }
+    let n = values.len() as i32;
+    let mut body = BytesMut::new(); // from attributes on: what the CRC covers
+    body.put_i16(0);
+    body.put_i32(n - 1);
+    body.put_i64(base_timestamp);
+    body.put_i64(base_timestamp + i64::from(n - 1));
+    body.put_i64(-1);
+    body.put_i16(-1);
+    body.put_i32(-1);
+    body.put_i32(n);
+    body.put_slice(&records);
+    let mut batch = BytesMut::new();
+    batch.put_i64(0);
+    batch.put_i32((4 + 1 + 4 + body.len()) as i32);
+    batch.put_i32(0);
+    batch.put_i8(2);
+    batch.put_u32(crc32c::crc32c(&body));
+    batch.put_slice(&body);
+    batch.freeze()
+}
+
+fn put_varlong(buf: &mut BytesMut, v: i64) {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    while z >= 0x80 {
+        buf.put_u8((z as u8) | 0x80);
+        z >>= 7;
+    }
+    buf.put_u8(z as u8);
+}
+
+/// Base offsets of the batches in a record set.
+pub fn batch_base_offsets(mut records: Bytes) -> Vec<i64> {
+    let mut out = Vec::new();
+    while records.len() >= 12 {
+        let base = records.get_i64();
+        let len = records.get_i32() as usize;
+        out.push(base);
+        records.advance(len.min(records.len()));
+    }
+    out
+}
