@@ -1,0 +1,82 @@
+//! The durable partition log: one [`PartitionLog`] per topic partition, in its own directory.
+//!
+//! Produce handlers hand the log the raw record batches of a request; it validates their
+//! headers and CRCs, assigns offsets by patching each batch's base offset, and appends the
+//! bytes verbatim. Fetch handlers get whole stored batches back, without re-encoding. The API
+//! is synchronous and single-threaded; the broker wraps each log in a mutex and calls it from
+//! blocking-capable threads.
+//!
+//! # On-disk layout
+//!
+//! ```text
+//! <dir>/
+//!   00000000000000000000.log        batches, byte for byte as produced (base offset patched)
+//!   00000000000000000000.index      sparse offset index: (relative offset u32, position u32)
+//!   00000000000000000000.timeindex  time index: (max timestamp so far i64, relative offset u32)
+//!   00000000000000052301.log        next segment, named by its base offset (20 digits)
+//!   …
+//!   log-start-offset.checkpoint     log start offset set by DeleteRecords (decimal text)
+//!   producer-state.snapshot         idempotent producer state, written at clean shutdown
+//!   clean-shutdown                  present only between close() and the next open()
+//! ```
+//!
+//! The last segment is the active one; appends go to it. It is rolled (sealed, and a new one
+//! started at the log end offset) before an append that would take it past `segment_bytes`,
+//! when it is older than `segment_ms`, and by retention. Index entries are kept in memory
+//! and written to their files when a segment is flushed, rolled or closed.
+//!
+//! # Recovery
+//!
+//! [`PartitionLog::open`] lists the segments by file name. The last segment is always
+//! scanned batch by batch, checking each CRC; the file is cut at the first incomplete header,
+//! impossible length, wrong magic or CRC mismatch (the torn tail a crash leaves), with a
+//! warning, and its indexes are rebuilt. Earlier segments load their index files only if the
+//! clean-shutdown marker exists (and the files agree with the log); otherwise their indexes
+//! are rebuilt from a header scan. Producer state comes from the snapshot after a clean
+//! shutdown, else from the batch headers. The log start offset is the larger of the
+//! checkpoint and the first segment's base offset. The marker is deleted once open, so a
+//! crash is detected next time.
+//!
+//! # Flush policy
+//!
+//! - An append is one `write(2)` into the page cache; it is not fsynced. Acknowledged data
+//!   therefore survives a crash or SIGKILL of the broker process, but not a power loss or
+//!   kernel crash until it is flushed. (Kafka's default too; Kafka relies on replication,
+//!   a single Fjord broker does not have it.)
+//! - [`PartitionLog::flush`] fsyncs every segment with unsynced data, the active one and any
+//!   rolled since the last flush (log and index files), and the directory if segments were
+//!   created or deleted.
+//! - A flush is forced after an append once `flush_messages` records are unflushed, and by
+//!   [`PartitionLog::maybe_flush`] (which the broker calls periodically and every append calls)
+//!   once the oldest unflushed append is `flush_ms` old. The defaults (`u64::MAX`, `i64::MAX`)
+//!   never force one: set `flush_messages = 1` to fsync every append.
+//! - [`PartitionLog::close`] always flushes. Rolling a segment does not fsync (it would stall
+//!   appends on a large fsync); the rolled segment is synced by the next flush.
+//!
+//! # Files
+//!
+//! `batch` (v2 batch headers), `record` (records inside a batch), `compression` (bounded
+//! decompression), `index` (offset and time indexes), `segment` (one segment),
+//! `producer_state` (idempotence), `partition` (append, read, look-ups, flush), `recovery`
+//! (open and close), `retention` (retention and DeleteRecords), `config`, `error`.
+
+pub mod batch;
+pub mod compression;
+mod config;
+mod error;
+mod index;
+mod partition;
+mod producer_state;
+pub mod record;
+mod recovery;
+mod retention;
+mod segment;
+#[cfg(test)]
+mod testutil;
+
+pub use batch::{BatchHeader, BatchIter};
+pub use compression::Compression;
+pub use config::{AppendOutcome, LogConfig};
+pub use error::LogError;
+pub use partition::{PartitionLog, MAX_DECOMPRESSED_BATCH_BYTES};
+pub use record::{Record, RecordHeader, RecordIter};

@@ -1,0 +1,565 @@
+//! [`PartitionLog`]: the durable log of one topic partition.
+//!
+//! The log is a list of segments sorted by base offset; the last one is the active segment
+//! that appends go to. An append validates every batch's header and CRC, checks idempotent
+//! producers, writes the offsets it assigns into the batch headers and stores the bytes with
+//! one `write`. A read finds the segment by offset, the position by the sparse index, and
+//! returns whole stored batches. Opening (recovery), retention and deletion live in
+//! `recovery.rs` and `retention.rs`.
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+
+use super::batch::{set_base_offset, validate_produced, BatchHeader, BatchIter};
+use super::config::{AppendOutcome, LogConfig};
+use super::error::LogError;
+use super::producer_state::{AppendPlan, ProducerStateManager};
+use super::recovery::sync_dir;
+use super::segment::Segment;
+
+/// Upper bound on the decompressed size of one batch when a look-up must decode it.
+pub const MAX_DECOMPRESSED_BATCH_BYTES: usize = 64 * 1024 * 1024;
+
+/// The durable log of one topic partition, stored in its own directory.
+///
+/// Synchronous and single-threaded: the broker wraps each log in a mutex. All methods that
+/// touch files use plain positional reads and writes; only [`flush`](Self::flush) (and the
+/// flush policy, see the [module docs](super)) calls fsync.
+///
+/// ```
+/// use fjord_broker::log::{LogConfig, PartitionLog};
+///
+/// let dir = tempfile::tempdir()?;
+/// let log = PartitionLog::open(dir.path(), LogConfig::default(), 0)?;
+/// assert_eq!(log.log_end_offset(), 0);
+/// assert!(log.read(0, 1024)?.is_empty());
+/// log.close()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct PartitionLog {
+    pub(super) dir: PathBuf,
+    pub(super) config: LogConfig,
+    /// Sorted by base offset, never empty; the last one is the active segment.
+    pub(super) segments: Vec<Segment>,
+    pub(super) log_start_offset: i64,
+    pub(super) producers: ProducerStateManager,
+    /// Records appended since the last flush.
+    pub(super) unflushed_records: u64,
+    /// When the oldest unflushed append happened.
+    pub(super) first_unflushed_ms: Option<i64>,
+    /// The latest clock value any call passed in; used where a call has no clock of its own.
+    pub(super) clock_ms: i64,
+    /// Segment files were created or removed since the directory was last fsynced.
+    pub(super) dir_unsynced: bool,
+}
+
+impl PartitionLog {
+    /// Appends the records field of one partition of a ProduceRequest: one or more v2
+    /// batches, laid end to end.
+    ///
+    /// Every batch is validated first (sizes, magic, CRC, record count, size limit), so
+    /// nothing is written if any batch is bad. Then idempotent producers are checked, offsets
+    /// are assigned by writing each batch's base offset into `records`, the active segment is
+    /// rolled if needed, and all batches are written with one `write`. No per-record work is
+    /// done and no fsync happens unless the flush policy asks for one.
+    ///
+    /// A producer retry of a stored batch writes nothing and returns the original offsets
+    /// with `duplicate: true`.
+    ///
+    /// # Errors
+    /// [`LogError::CorruptRecord`], [`LogError::InvalidRecord`], [`LogError::RecordTooLarge`],
+    /// [`LogError::OutOfOrderSequence`], [`LogError::InvalidProducerEpoch`], or
+    /// [`LogError::Io`] if the write fails (the segment is left as it was).
+    pub fn append(&mut self, records: &mut [u8], now_ms: i64) -> Result<AppendOutcome, LogError> {
+        self.observe(now_ms);
+        if records.is_empty() {
+            return Err(LogError::InvalidRecord(
+                "the produce request holds no record batch for this partition".into(),
+            ));
+        }
+        let mut batches: Vec<(usize, BatchHeader)> = Vec::with_capacity(1);
+        let mut record_count = 0u64;
+        let mut next = self.log_end_offset();
+        for batch in BatchIter::new(records) {
+            let batch = batch?;
+            validate_produced(&batch.header, batch.bytes, self.config.max_message_bytes)?;
+            let mut header = batch.header;
+            header.base_offset = next;
+            next = header.next_offset();
+            // Validated: records_count == last_offset_delta + 1 >= 1.
+            record_count += header.records_count as u64;
+            batches.push((batch.position, header));
+        }
+        let segment_limit = self.config.effective_segment_bytes();
+        if records.len() as u64 > segment_limit {
+            return Err(LogError::RecordTooLarge {
+                size: records.len(),
+                max: usize::try_from(segment_limit).unwrap_or(usize::MAX),
+            });
+        }
+        let updates = match self
+            .producers
+            .plan(batches.iter().map(|(_, h)| (h, h.base_offset)))?
+        {
+            AppendPlan::Append(updates) => updates,
+            AppendPlan::Duplicate(original) => {
+                return Ok(AppendOutcome {
+                    base_offset: original.first_offset,
+                    last_offset: original.last_offset,
+                    log_start_offset: self.log_start_offset,
+                    duplicate: true,
+                })
+            }
+        };
+        for (pos, header) in &batches {
+            set_base_offset(&mut records[*pos..], header.base_offset);
+        }
+        let first_offset = self.log_end_offset();
+        self.maybe_roll(records.len() as u64, next - 1, now_ms)?;
+        let interval = self.config.index_interval_bytes;
+        self.active_mut().append(records, &batches, interval, now_ms)?;
+        self.producers.commit(updates);
+
+        self.unflushed_records += record_count;
+        self.first_unflushed_ms.get_or_insert(now_ms);
+        if self.unflushed_records >= self.config.flush_messages {
+            self.flush()?;
+        } else {
+            self.maybe_flush(now_ms)?;
+        }
+        Ok(AppendOutcome {
+            base_offset: first_offset,
+            last_offset: next - 1,
+            log_start_offset: self.log_start_offset,
+            duplicate: false,
+        })
+    }
+
+    /// Whole stored batches, starting with the batch that contains `offset`, up to `max_bytes`
+    /// in total but always at least one whole batch if any exists at or after `offset`. The
+    /// result may stop at the end of a segment; a batch may start before `offset` (the
+    /// consumer skips the records it did not ask for, as with Kafka).
+    ///
+    /// # Errors
+    /// [`LogError::OffsetOutOfRange`] if `offset` is below the log start offset or above the
+    /// log end offset (at the log end offset the result is empty); [`LogError::Io`] or
+    /// [`LogError::CorruptRecord`] if the stored data cannot be read.
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Bytes, LogError> {
+        let end = self.log_end_offset();
+        if offset < self.log_start_offset || offset > end {
+            return Err(self.out_of_range(offset));
+        }
+        if offset == end {
+            return Ok(Bytes::new());
+        }
+        let first = self
+            .segments
+            .partition_point(|s| s.base_offset() <= offset)
+            .saturating_sub(1);
+        for segment in &self.segments[first..] {
+            if let Some(bytes) = segment.read(offset, max_bytes)? {
+                return Ok(bytes);
+            }
+        }
+        Ok(Bytes::new())
+    }
+
+    /// The first offset still in the log (moved by retention and `delete_records`).
+    pub fn log_start_offset(&self) -> i64 {
+        self.log_start_offset
+    }
+
+    /// The offset the next record will get; with one replica this is also the high watermark.
+    pub fn log_end_offset(&self) -> i64 {
+        self.active().next_offset()
+    }
+
+    /// The first record (at or after the log start offset) whose timestamp is `>= ts`, as
+    /// `(offset, timestamp)`; `None` if there is none. The time index narrows the search to
+    /// a batch; that batch's records are then decoded (decompressing at most
+    /// [`MAX_DECOMPRESSED_BATCH_BYTES`]) to find the exact record.
+    ///
+    /// # Errors
+    /// [`LogError::Io`], [`LogError::CorruptRecord`] or [`LogError::Decompression`] if a
+    /// stored batch cannot be read or decoded.
+    pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, LogError> {
+        for segment in &self.segments {
+            if segment.next_offset() <= self.log_start_offset {
+                continue;
+            }
+            let found =
+                segment.find_timestamp(ts, self.log_start_offset, MAX_DECOMPRESSED_BATCH_BYTES)?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Offset and timestamp of the record with the largest timestamp (ListOffsets
+    /// `MAX_TIMESTAMP`; the earliest such record on ties); `None` if the log is empty.
+    ///
+    /// # Errors
+    /// As for [`offset_for_timestamp`](Self::offset_for_timestamp).
+    pub fn max_timestamp(&self) -> Result<Option<(i64, i64)>, LogError> {
+        let mut best: Option<(i64, &Segment)> = None;
+        for segment in &self.segments {
+            if segment.next_offset() <= self.log_start_offset {
+                continue;
+            }
+            if let Some((ts, _)) = segment.max_timestamp() {
+                if best.is_none_or(|(b, _)| ts > b) {
+                    best = Some((ts, segment));
+                }
+            }
+        }
+        match best {
+            Some((_, segment)) => segment.max_timestamp_record(MAX_DECOMPRESSED_BATCH_BYTES),
+            None => Ok(None),
+        }
+    }
+
+    /// Fsyncs every segment with unsynced writes (the active one and any rolled since the
+    /// last flush), log and index files alike.
+    ///
+    /// # Errors
+    /// [`LogError::Io`] if a write or fsync fails.
+    pub fn flush(&mut self) -> Result<(), LogError> {
+        for segment in &mut self.segments {
+            if segment.needs_sync() {
+                segment.sync()?;
+            }
+        }
+        if self.dir_unsynced {
+            sync_dir(&self.dir)?;
+            self.dir_unsynced = false;
+        }
+        self.unflushed_records = 0;
+        self.first_unflushed_ms = None;
+        Ok(())
+    }
+
+    /// Flushes if the oldest unflushed append is at least `flush_ms` old. The broker calls
+    /// this periodically; appends call it too.
+    ///
+    /// # Errors
+    /// [`LogError::Io`] if a write or fsync fails.
+    pub fn maybe_flush(&mut self, now_ms: i64) -> Result<(), LogError> {
+        self.observe(now_ms);
+        match self.first_unflushed_ms {
+            Some(since) if now_ms.saturating_sub(since) >= self.config.flush_ms => self.flush(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Replaces the configuration; it applies from the next call on.
+    pub fn set_config(&mut self, config: LogConfig) {
+        self.config = config;
+    }
+
+    /// The current configuration.
+    pub fn config(&self) -> &LogConfig {
+        &self.config
+    }
+
+    /// Total size of the segment files in bytes (indexes not counted).
+    pub fn size_bytes(&self) -> u64 {
+        self.segments.iter().map(Segment::size).sum()
+    }
+
+    /// Number of segments, the active one included.
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// The directory holding this partition's files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(super) fn active(&self) -> &Segment {
+        // Invariant: `segments` is never empty (open creates one, deletion keeps the last).
+        &self.segments[self.segments.len() - 1]
+    }
+
+    pub(super) fn active_mut(&mut self) -> &mut Segment {
+        let last = self.segments.len() - 1;
+        &mut self.segments[last]
+    }
+
+    pub(super) fn observe(&mut self, now_ms: i64) {
+        self.clock_ms = self.clock_ms.max(now_ms);
+    }
+
+    pub(super) fn out_of_range(&self, offset: i64) -> LogError {
+        LogError::OffsetOutOfRange {
+            offset,
+            log_start: self.log_start_offset,
+            log_end: self.log_end_offset(),
+        }
+    }
+
+    /// Rolls before an append of `incoming` bytes ending at `last_offset` if the active
+    /// segment would pass `segment_bytes`, is older than `segment_ms`, or could not index
+    /// `last_offset` with a 32-bit relative offset. An empty segment is never rolled.
+    fn maybe_roll(&mut self, incoming: u64, last_offset: i64, now_ms: i64) -> Result<(), LogError> {
+        let active = self.active();
+        if active.is_empty() {
+            return Ok(());
+        }
+        let full = active.size() + incoming > self.config.effective_segment_bytes();
+        let old = now_ms.saturating_sub(active.created_ms()) >= self.config.segment_ms;
+        let offsets_overflow = last_offset - active.base_offset() > i64::from(u32::MAX);
+        if full || old || offsets_overflow {
+            self.roll(now_ms)?;
+        }
+        Ok(())
+    }
+
+    /// Seals the active segment and starts a new one at the log end offset.
+    pub(super) fn roll(&mut self, now_ms: i64) -> Result<(), LogError> {
+        let base = self.log_end_offset();
+        self.active_mut().seal()?;
+        let segment = Segment::create(&self.dir, base, now_ms)?;
+        tracing::debug!(dir = %self.dir.display(), base_offset = base, "rolled log segment");
+        self.segments.push(segment);
+        self.dir_unsynced = true;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::compression::Compression;
+    use crate::log::testutil::{
+        append_spec, append_values, batch, consume_all, BatchSpec, NOW,
+    };
+
+    fn small_segments() -> LogConfig {
+        LogConfig {
+            segment_bytes: 1000,
+            index_interval_bytes: 150,
+            ..LogConfig::default()
+        }
+    }
+
+    fn value(i: usize) -> Vec<u8> {
+        format!("value-{i:05}").into_bytes()
+    }
+
+    /// Appends `n` batches of 3 records each; returns all values in order.
+    fn fill(log: &mut PartitionLog, n: usize) -> Vec<Vec<u8>> {
+        let mut all = Vec::new();
+        for b in 0..n {
+            let vals: Vec<Vec<u8>> = (0..3).map(|r| value(b * 3 + r)).collect();
+            let refs: Vec<&[u8]> = vals.iter().map(|v| v.as_slice()).collect();
+            let out = append_values(log, &refs);
+            assert_eq!(out.base_offset, (b * 3) as i64);
+            assert_eq!(out.last_offset, (b * 3 + 2) as i64);
+            all.extend(vals);
+        }
+        all
+    }
+
+    #[test]
+    fn round_trip_across_segment_rolls() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), small_segments(), NOW).unwrap();
+        let values = fill(&mut log, 40);
+        assert!(log.segment_count() >= 4, "{} segments", log.segment_count());
+        assert_eq!(log.log_end_offset(), 120);
+        for max_bytes in [1, 300, 1 << 20] {
+            let got = consume_all(&log, max_bytes);
+            assert_eq!(got.len(), 120);
+            for (i, (offset, v)) in got.iter().enumerate() {
+                assert_eq!(*offset, i as i64);
+                assert_eq!(v, &values[i]);
+            }
+        }
+        assert!(log.size_bytes() > 0);
+        assert_eq!(log.read(120, 100).unwrap().len(), 0);
+        assert!(matches!(
+            log.read(121, 100),
+            Err(LogError::OffsetOutOfRange { offset: 121, log_start: 0, log_end: 120 })
+        ));
+        assert!(matches!(log.read(-1, 100), Err(LogError::OffsetOutOfRange { .. })));
+    }
+
+    #[test]
+    fn read_inside_a_batch_returns_that_batch_and_at_least_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), LogConfig::default(), NOW).unwrap();
+        fill(&mut log, 10);
+        let bytes = log.read(13, 1).unwrap();
+        let batches: Vec<_> = BatchIter::new(&bytes).collect::<Result<_, _>>().unwrap();
+        assert_eq!(batches.len(), 1, "one whole batch even though max_bytes is 1");
+        assert_eq!(batches[0].header.base_offset, 12);
+        assert_eq!(batches[0].header.last_offset(), 14);
+        let two = log.read(13, 2 * batches[0].bytes.len()).unwrap();
+        assert_eq!(BatchIter::new(&two).count(), 2);
+    }
+
+    #[test]
+    fn stored_bytes_are_the_produced_bytes_with_the_offset_patched() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), LogConfig::default(), NOW).unwrap();
+        append_values(&mut log, &[b"a", b"b"]);
+        let mut produced = batch(&BatchSpec::values(&[b"c"]));
+        let original = produced.clone();
+        log.append(&mut produced, NOW).unwrap();
+        let stored = log.read(2, 1 << 20).unwrap();
+        assert_eq!(&stored[..], &produced[..]);
+        assert_eq!(&stored[8..], &original[8..]);
+        assert_eq!(BatchHeader::parse(&stored).unwrap().base_offset, 2);
+    }
+
+    #[test]
+    fn a_bad_batch_rejects_the_whole_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), LogConfig::default(), NOW).unwrap();
+        append_values(&mut log, &[b"a"]);
+        let mut records = batch(&BatchSpec::values(&[b"ok"]));
+        let mut bad = batch(&BatchSpec::values(&[b"bad"]));
+        let last = bad.len() - 1;
+        bad[last] ^= 0x55;
+        records.extend(bad);
+        let size = log.size_bytes();
+        assert!(matches!(
+            log.append(&mut records, NOW),
+            Err(LogError::CorruptRecord(m)) if m.contains("CRC")
+        ));
+        assert_eq!(log.size_bytes(), size);
+        assert_eq!(log.log_end_offset(), 1);
+        let mut torn = batch(&BatchSpec::values(&[b"x"]));
+        torn.truncate(torn.len() - 1);
+        assert!(matches!(log.append(&mut torn, NOW), Err(LogError::CorruptRecord(_))));
+        assert!(matches!(log.append(&mut [], NOW), Err(LogError::InvalidRecord(_))));
+        let mut big = batch(&BatchSpec::sized(1, 2000, NOW, 0));
+        log.set_config(LogConfig {
+            max_message_bytes: 1000,
+            ..LogConfig::default()
+        });
+        assert!(matches!(
+            log.append(&mut big, NOW),
+            Err(LogError::RecordTooLarge { max: 1000, .. })
+        ));
+        assert_eq!(log.log_end_offset(), 1);
+    }
+
+    #[test]
+    fn several_batches_in_one_request_get_consecutive_offsets() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), LogConfig::default(), NOW).unwrap();
+        let mut records = batch(&BatchSpec::values(&[b"a", b"b"]));
+        records.extend(batch(&BatchSpec::values(&[b"c"])));
+        let out = log.append(&mut records, NOW).unwrap();
+        assert_eq!((out.base_offset, out.last_offset, out.duplicate), (0, 2, false));
+        let got: Vec<_> = consume_all(&log, 1 << 20).into_iter().map(|(_, v)| v).collect();
+        assert_eq!(got, vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
+    }
+
+    #[test]
+    fn offset_for_timestamp_is_exact_for_every_codec() {
+        let codecs = [
+            (Compression::None, false),
+            (Compression::Gzip, false),
+            (Compression::Snappy, false),
+            (Compression::Snappy, true),
+            (Compression::Lz4, false),
+            (Compression::Zstd, false),
+        ];
+        for (codec, xerial) in codecs {
+            let dir = tempfile::tempdir().unwrap();
+            let mut log = PartitionLog::open(dir.path(), small_segments(), NOW).unwrap();
+            // 12 batches of 5 records; record i has timestamp 10_000 + 10 * i.
+            for b in 0..12 {
+                let spec = BatchSpec::sized(5, 40, 10_000 + 50 * b, 10).compressed(codec, xerial);
+                append_spec(&mut log, &spec, NOW).unwrap();
+            }
+            assert!(log.segment_count() > 1, "{codec:?}");
+            let at = |ts| log.offset_for_timestamp(ts).unwrap();
+            assert_eq!(at(0), Some((0, 10_000)), "{codec:?}");
+            assert_eq!(at(10_000), Some((0, 10_000)));
+            assert_eq!(at(10_001), Some((1, 10_010)));
+            assert_eq!(at(10_230), Some((23, 10_230)));
+            assert_eq!(at(10_225), Some((23, 10_230)));
+            assert_eq!(at(10_590), Some((59, 10_590)));
+            assert_eq!(at(10_591), None);
+            assert_eq!(log.max_timestamp().unwrap(), Some((59, 10_590)), "{codec:?}");
+        }
+    }
+
+    #[test]
+    fn timestamps_out_of_order_and_max_timestamp() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), LogConfig::default(), NOW).unwrap();
+        assert_eq!(log.max_timestamp().unwrap(), None);
+        assert_eq!(log.offset_for_timestamp(0).unwrap(), None);
+        let mut spec = BatchSpec::sized(4, 10, 5_000, 0);
+        for (r, d) in spec.records.iter_mut().zip([0, 300, 100, 300]) {
+            r.timestamp_delta = d;
+        }
+        append_spec(&mut log, &spec, NOW).unwrap();
+        append_spec(&mut log, &BatchSpec::sized(2, 10, 4_000, 1), NOW).unwrap();
+        assert_eq!(log.max_timestamp().unwrap(), Some((1, 5_300)));
+        assert_eq!(log.offset_for_timestamp(5_050).unwrap(), Some((1, 5_300)));
+        assert_eq!(log.offset_for_timestamp(5_200).unwrap(), Some((1, 5_300)));
+        assert_eq!(log.offset_for_timestamp(4_001).unwrap(), Some((0, 5_000)));
+        assert_eq!(log.offset_for_timestamp(5_301).unwrap(), None);
+    }
+
+    #[test]
+    fn idempotent_retries_are_not_written_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), LogConfig::default(), NOW).unwrap();
+        let first = BatchSpec::values(&[b"a", b"b"]).producer(42, 0, 0);
+        let second = BatchSpec::values(&[b"c"]).producer(42, 0, 2);
+        assert!(!append_spec(&mut log, &first, NOW).unwrap().duplicate);
+        assert!(!append_spec(&mut log, &second, NOW).unwrap().duplicate);
+        let retry = append_spec(&mut log, &first, NOW).unwrap();
+        assert!(retry.duplicate);
+        assert_eq!((retry.base_offset, retry.last_offset), (0, 1));
+        assert_eq!(log.log_end_offset(), 3);
+        let gap = BatchSpec::values(&[b"d"]).producer(42, 0, 5);
+        assert!(matches!(
+            append_spec(&mut log, &gap, NOW),
+            Err(LogError::OutOfOrderSequence { producer_id: 42, expected: 3, got: 5 })
+        ));
+        let next = BatchSpec::values(&[b"d"]).producer(42, 0, 3);
+        append_spec(&mut log, &next, NOW).unwrap();
+        let new_epoch = BatchSpec::values(&[b"e"]).producer(42, 1, 0);
+        append_spec(&mut log, &new_epoch, NOW).unwrap();
+        let zombie = BatchSpec::values(&[b"f"]).producer(42, 0, 4);
+        assert!(matches!(
+            append_spec(&mut log, &zombie, NOW),
+            Err(LogError::InvalidProducerEpoch { current: 1, got: 0, .. })
+        ));
+        assert_eq!(log.log_end_offset(), 5);
+    }
+
+    #[test]
+    fn flush_policy_by_count_and_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            flush_messages: 3,
+            flush_ms: 1_000,
+            ..LogConfig::default()
+        };
+        let mut log = PartitionLog::open(dir.path(), config, NOW).unwrap();
+        append_values(&mut log, &[b"a", b"b"]);
+        assert_eq!(log.unflushed_records, 2);
+        assert!(log.active().needs_sync());
+        append_values(&mut log, &[b"c"]);
+        assert_eq!(log.unflushed_records, 0);
+        assert!(!log.active().needs_sync());
+        append_spec(&mut log, &BatchSpec::values(&[b"d"]), NOW + 10).unwrap();
+        log.maybe_flush(NOW + 500).unwrap();
+        assert_eq!(log.unflushed_records, 1);
+        log.maybe_flush(NOW + 1_010).unwrap();
+        assert_eq!(log.unflushed_records, 0);
+        assert!(log.segments.iter().all(|s| !s.needs_sync()));
+    }
+}

@@ -1,0 +1,610 @@
+//! One segment of a partition log: `{base_offset:020}.log` plus its two index files.
+//!
+//! The `.log` file holds v2 batches back to back, byte for byte as the producer sent them
+//! except for the base offset the log assigned. A segment is written only at its end (one
+//! positional `write` per append) and read with positional reads, so reads need only `&self`.
+//!
+//! A segment is opened in one of three ways, chosen by the partition's recovery:
+//! - [`Segment::create`]: a new, empty segment (a roll).
+//! - [`Segment::open_indexed`]: after a clean shutdown, trust the index files and only walk the
+//!   headers after the last offset index entry to find the end.
+//! - [`Segment::recover`]: walk every batch header (and check every CRC for the last segment),
+//!   rebuild the indexes, and truncate the file at the first batch that is torn or corrupt.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use bytes::Bytes;
+
+use super::batch::{verify_crc, BatchHeader, BatchIter, HEADER_SIZE};
+use super::error::{IoContext, LogError};
+use super::index::{open_rw, remove_if_exists, OffsetEntry, OffsetIndex, TimeEntry, TimeIndex};
+use super::record::{decode_records, RecordIter};
+
+/// Bytes read at a time when scanning only headers.
+const HEADER_SCAN_CHUNK: usize = 64 * 1024;
+/// Bytes read at a time when scanning whole batches (CRC checks).
+const FULL_SCAN_CHUNK: usize = 1024 * 1024;
+
+/// `{base:020}.{ext}`, Kafka's segment file naming.
+pub fn file_name(base_offset: i64, ext: &str) -> String {
+    format!("{base_offset:020}.{ext}")
+}
+
+/// The in-memory index state of a segment, kept apart from the file handle so a scan can
+/// read the file while it updates the indexes.
+#[derive(Debug)]
+struct Indexes {
+    base_offset: i64,
+    offsets: OffsetIndex,
+    times: TimeIndex,
+    /// Largest batch max timestamp and the base offset of that batch.
+    max_timestamp: Option<(i64, i64)>,
+    next_offset: i64,
+    bytes_since_entry: usize,
+}
+
+impl Indexes {
+    /// Accounts for a batch stored at `position`. The caller guarantees the relative offset
+    /// and position fit in `u32` (the partition rolls before they could not).
+    fn add_batch(&mut self, position: u64, header: &BatchHeader, interval: usize) {
+        if self
+            .max_timestamp
+            .is_none_or(|(max, _)| header.max_timestamp > max)
+        {
+            self.max_timestamp = Some((header.max_timestamp, header.base_offset));
+        }
+        if self.offsets.entries().is_empty() || self.bytes_since_entry >= interval {
+            self.offsets.push(OffsetEntry {
+                relative_offset: relative(self.base_offset, header.base_offset),
+                position: position as u32,
+            });
+            self.finalize_time_index();
+            self.bytes_since_entry = 0;
+        }
+        self.bytes_since_entry += header.total_size();
+        self.next_offset = header.next_offset();
+    }
+
+    /// Records the current max timestamp in the time index (if it grew).
+    fn finalize_time_index(&mut self) {
+        if let Some((ts, offset)) = self.max_timestamp {
+            self.times.push_if_newer(TimeEntry {
+                timestamp: ts,
+                relative_offset: relative(self.base_offset, offset),
+            });
+        }
+    }
+}
+
+/// `offset - base` as stored in the indexes; the partition rolls segments before an offset
+/// could be more than `u32::MAX` past its segment's base.
+fn relative(base: i64, offset: i64) -> u32 {
+    (offset - base) as u32
+}
+
+/// One segment: its log file, indexes and bookkeeping.
+#[derive(Debug)]
+pub struct Segment {
+    path: PathBuf,
+    file: File,
+    size: u64,
+    idx: Indexes,
+    created_ms: i64,
+    last_modified_ms: i64,
+    /// Log bytes written since the last fsync.
+    unsynced: bool,
+}
+
+/// Why a scan stopped before the end of the file.
+type ScanStop = Option<String>;
+
+impl Segment {
+    /// Creates an empty segment starting at `base_offset`, replacing leftover files.
+    ///
+    /// # Errors
+    /// [`LogError::Io`] if the file cannot be created.
+    pub fn create(dir: &Path, base_offset: i64, now_ms: i64) -> Result<Segment, LogError> {
+        let path = dir.join(file_name(base_offset, "log"));
+        let file = open_rw(&path)?;
+        file.set_len(0).at(&path)?;
+        Ok(Segment::assemble(dir, path, file, base_offset, now_ms, now_ms))
+    }
+
+    fn assemble(
+        dir: &Path,
+        path: PathBuf,
+        file: File,
+        base_offset: i64,
+        created_ms: i64,
+        last_modified_ms: i64,
+    ) -> Segment {
+        Segment {
+            path,
+            file,
+            size: 0,
+            idx: Indexes {
+                base_offset,
+                offsets: OffsetIndex::empty(dir.join(file_name(base_offset, "index"))),
+                times: TimeIndex::empty(dir.join(file_name(base_offset, "timeindex"))),
+                max_timestamp: None,
+                next_offset: base_offset,
+                bytes_since_entry: 0,
+            },
+            created_ms,
+            last_modified_ms,
+            unsynced: false,
+        }
+    }
+
+    /// Opens an existing segment by scanning it, rebuilding both indexes in memory (their
+    /// files are rewritten on the next flush). With `verify_crc` every batch's CRC is checked.
+    /// The file is truncated at the first incomplete, impossible or corrupt batch, with a
+    /// warning. `visit` sees every kept batch header in order.
+    ///
+    /// # Errors
+    /// [`LogError::Io`] if the file cannot be read or truncated.
+    pub fn recover(
+        dir: &Path,
+        base_offset: i64,
+        verify_crc: bool,
+        index_interval: usize,
+        now_ms: i64,
+        visit: &mut dyn FnMut(&BatchHeader),
+    ) -> Result<Segment, LogError> {
+        let path = dir.join(file_name(base_offset, "log"));
+        let file = open_rw(&path)?;
+        let (len, created, modified) = file_times(&file, &path, now_ms)?;
+        let mut seg = Segment::assemble(dir, path, file, base_offset, created, modified);
+        let idx = &mut seg.idx;
+        let (end, stop) = scan(&seg.file, &seg.path, 0, len, base_offset, verify_crc, |pos, h| {
+            idx.add_batch(pos, h, index_interval);
+            visit(h);
+        })?;
+        seg.size = end;
+        if let Some(reason) = stop {
+            tracing::warn!(
+                segment = %seg.path.display(),
+                position = end,
+                truncated_bytes = len - end,
+                next_offset = seg.idx.next_offset,
+                "truncating torn or corrupt tail of log segment: {reason}"
+            );
+            seg.file.set_len(end).at(&seg.path)?;
+            seg.file.sync_all().at(&seg.path)?;
+        }
+        Ok(seg)
+    }
+
+    /// Opens a segment after a clean shutdown from its index files, scanning only the headers
+    /// after the last offset index entry. `Ok(None)` if an index file is missing or does not
+    /// match the log; the caller then uses [`Segment::recover`].
+    ///
+    /// # Errors
+    /// [`LogError::Io`] if a file exists but cannot be read.
+    pub fn open_indexed(
+        dir: &Path,
+        base_offset: i64,
+        index_interval: usize,
+        now_ms: i64,
+    ) -> Result<Option<Segment>, LogError> {
+        let Some(offsets) = OffsetIndex::read(dir.join(file_name(base_offset, "index")))? else {
+            return Ok(None);
+        };
+        let Some(times) = TimeIndex::read(dir.join(file_name(base_offset, "timeindex")))? else {
+            return Ok(None);
+        };
+        let path = dir.join(file_name(base_offset, "log"));
+        let file = open_rw(&path)?;
+        let (len, created, modified) = file_times(&file, &path, now_ms)?;
+        if !offsets.is_consistent(len) || (len > 0) == offsets.entries().is_empty() {
+            return Ok(None);
+        }
+        let last_entry = offsets.last().copied().unwrap_or(OffsetEntry {
+            relative_offset: 0,
+            position: 0,
+        });
+        let mut seg = Segment::assemble(dir, path, file, base_offset, created, modified);
+        seg.idx.max_timestamp = times
+            .last()
+            .map(|e| (e.timestamp, base_offset + i64::from(e.relative_offset)));
+        seg.idx.offsets = offsets;
+        seg.idx.times = times;
+        seg.idx.next_offset = base_offset + i64::from(last_entry.relative_offset);
+        let start = u64::from(last_entry.position);
+        let idx = &mut seg.idx;
+        let mut first = true;
+        let mut misplaced = false;
+        let (end, stop) = scan(&seg.file, &seg.path, start, len, idx.next_offset, false, |pos, h| {
+            if first && h.base_offset != idx.next_offset {
+                misplaced = true;
+            }
+            first = false;
+            idx.add_batch(pos, h, index_interval);
+        })?;
+        let relative_end = (seg.idx.next_offset - base_offset) as u64;
+        if stop.is_some() || end != len || misplaced || !seg.idx.times.is_consistent(relative_end)
+        {
+            return Ok(None);
+        }
+        seg.size = len;
+        Ok(Some(seg))
+    }
+
+    /// Calls `visit` with every batch header, in order, without changing the segment.
+    ///
+    /// # Errors
+    /// [`LogError::Io`] on a read error; [`LogError::CorruptRecord`] if a header is bad.
+    pub fn for_each_header(&self, visit: &mut dyn FnMut(&BatchHeader)) -> Result<(), LogError> {
+        let (_, stop) = scan(&self.file, &self.path, 0, self.size, self.idx.base_offset, false, |_, h| {
+            visit(h)
+        })?;
+        match stop {
+            Some(reason) => Err(LogError::CorruptRecord(format!("{}: {reason}", self.path.display()))),
+            None => Ok(()),
+        }
+    }
+
+    /// First offset of the segment.
+    pub fn base_offset(&self) -> i64 {
+        self.idx.base_offset
+    }
+
+    /// Offset after the last batch (the base offset if empty).
+    pub fn next_offset(&self) -> i64 {
+        self.idx.next_offset
+    }
+
+    /// Size of the log file in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// True if the segment holds no batch.
+    pub fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+
+    /// When the segment was created (ms since the epoch), for `segment.ms`.
+    pub fn created_ms(&self) -> i64 {
+        self.created_ms
+    }
+
+    /// Largest batch max timestamp in the segment and the base offset of that batch.
+    pub fn max_timestamp(&self) -> Option<(i64, i64)> {
+        self.idx.max_timestamp
+    }
+
+    /// The time that retention compares with: the largest record timestamp, or the last
+    /// modification time when the records carry no timestamps (as Kafka does).
+    pub fn retention_timestamp(&self) -> i64 {
+        match self.idx.max_timestamp {
+            Some((ts, _)) if ts >= 0 => ts,
+            _ => self.last_modified_ms,
+        }
+    }
+
+    /// Appends already validated and offset-patched batches with one positional write.
+    /// `batches` lists each batch's byte position within `data` and its header.
+    ///
+    /// # Errors
+    /// [`LogError::Io`] if the write fails; the file is cut back to its previous size.
+    pub fn append(
+        &mut self,
+        data: &[u8],
+        batches: &[(usize, BatchHeader)],
+        index_interval: usize,
+        now_ms: i64,
+    ) -> Result<(), LogError> {
+        let start = self.size;
+        if let Err(e) = self.file.write_all_at(data, start) {
+            // Best effort: leave no partial batch behind; recovery would cut it anyway.
+            let _ = self.file.set_len(start);
+            return Err(LogError::io(&self.path, e));
+        }
+        for (pos, header) in batches {
+            self.idx.add_batch(start + *pos as u64, header, index_interval);
+        }
+        self.size += data.len() as u64;
+        self.last_modified_ms = now_ms;
+        self.unsynced = true;
+        Ok(())
+    }
+
+    /// Reads the header of the batch stored at `position`.
+    fn header_at(&self, position: u64) -> Result<BatchHeader, LogError> {
+        let mut buf = [0u8; HEADER_SIZE];
+        self.file.read_exact_at(&mut buf, position).at(&self.path)?;
+        let header = BatchHeader::parse(&buf)?;
+        if position + header.total_size() as u64 > self.size {
+            return Err(LogError::CorruptRecord(format!(
+                "{}: batch at position {position} runs past the end of the segment",
+                self.path.display()
+            )));
+        }
+        Ok(header)
+    }
+
+    fn read_bytes(&self, position: u64, len: usize) -> Result<Vec<u8>, LogError> {
+        let mut buf = vec![0u8; len];
+        self.file.read_exact_at(&mut buf, position).at(&self.path)?;
+        Ok(buf)
+    }
+
+    /// Position and header of the first batch whose last offset is `>= offset`, starting the
+    /// walk at position `from` or later if the offset index allows.
+    fn find_batch(&self, offset: i64, from: u64) -> Result<Option<(u64, BatchHeader)>, LogError> {
+        let rel = offset - self.idx.base_offset;
+        let mut pos = from;
+        if rel > 0 {
+            let rel = u32::try_from(rel).unwrap_or(u32::MAX);
+            if let Some(entry) = self.idx.offsets.lookup(rel) {
+                pos = pos.max(u64::from(entry.position));
+            }
+        }
+        while pos < self.size {
+            let header = self.header_at(pos)?;
+            if header.last_offset() >= offset {
+                return Ok(Some((pos, header)));
+            }
+            pos += header.total_size() as u64;
+        }
+        Ok(None)
+    }
+
+    /// Whole batches starting with the one holding `offset`, up to `max_bytes` but at least
+    /// one batch. `None` if no batch in this segment ends at or after `offset`.
+    ///
+    /// # Errors
+    /// [`LogError::Io`] on a read error, [`LogError::CorruptRecord`] on a bad stored header.
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Option<Bytes>, LogError> {
+        if offset >= self.idx.next_offset {
+            return Ok(None);
+        }
+        let Some((pos, first)) = self.find_batch(offset, 0)? else {
+            return Ok(None);
+        };
+        let available = usize::try_from(self.size - pos).unwrap_or(usize::MAX);
+        let want = max_bytes.max(first.total_size()).min(available);
+        let mut buf = self.read_bytes(pos, want)?;
+        let mut end = 0;
+        for batch in BatchIter::new(&buf) {
+            match batch {
+                Ok(b) => end = b.position + b.bytes.len(),
+                Err(_) => break,
+            }
+        }
+        buf.truncate(end);
+        Ok(Some(Bytes::from(buf)))
+    }
+
+    /// The first record with timestamp `>= target` and offset `>= min_offset`, as
+    /// `(offset, timestamp)`. Starts from the time index, then decodes candidate batches
+    /// (decompressing at most `max_decompressed` bytes each).
+    ///
+    /// # Errors
+    /// I/O, corrupt stored data, or decompression failures.
+    pub fn find_timestamp(
+        &self,
+        target: i64,
+        min_offset: i64,
+        max_decompressed: usize,
+    ) -> Result<Option<(i64, i64)>, LogError> {
+        match self.idx.max_timestamp {
+            Some((max, _)) if max >= target => {}
+            _ => return Ok(None),
+        }
+        let mut pos = 0;
+        if let Some(entry) = self.idx.times.lookup_before(target) {
+            if let Some(o) = self.idx.offsets.lookup(entry.relative_offset) {
+                pos = u64::from(o.position);
+            }
+        }
+        let Some((mut pos, _)) = self.find_batch(min_offset, pos)? else {
+            return Ok(None);
+        };
+        while pos < self.size {
+            let header = self.header_at(pos)?;
+            if header.max_timestamp >= target && header.last_offset() >= min_offset {
+                let found = self.scan_records(pos, &header, max_decompressed, |offset, ts| {
+                    ts >= target && offset >= min_offset
+                })?;
+                if found.is_some() {
+                    return Ok(found);
+                }
+            }
+            pos += header.total_size() as u64;
+        }
+        Ok(None)
+    }
+
+    /// The record with this segment's largest timestamp, as `(offset, timestamp)`.
+    ///
+    /// # Errors
+    /// I/O, corrupt stored data, or decompression failures.
+    pub fn max_timestamp_record(&self, max_decompressed: usize) -> Result<Option<(i64, i64)>, LogError> {
+        let Some((max, batch_offset)) = self.idx.max_timestamp else {
+            return Ok(None);
+        };
+        let Some((pos, header)) = self.find_batch(batch_offset, 0)? else {
+            return Ok(None);
+        };
+        let found = self.scan_records(pos, &header, max_decompressed, |_, ts| ts == max)?;
+        // A batch whose header disagrees with its records still answers with its last offset.
+        Ok(Some(found.unwrap_or((header.last_offset(), max))))
+    }
+
+    /// Decodes the batch at `pos` and returns the first record accepted by `wanted`.
+    fn scan_records(
+        &self,
+        pos: u64,
+        header: &BatchHeader,
+        max_decompressed: usize,
+        mut wanted: impl FnMut(i64, i64) -> bool,
+    ) -> Result<Option<(i64, i64)>, LogError> {
+        let bytes = self.read_bytes(pos, header.total_size())?;
+        let batch = match BatchIter::new(&bytes).next() {
+            Some(b) => b?,
+            None => return Ok(None),
+        };
+        let records = decode_records(&batch, max_decompressed)?;
+        for record in RecordIter::new(&records, header.records_count) {
+            let record = record?;
+            let (offset, ts) = (record.offset(header), record.timestamp(header));
+            if wanted(offset, ts) {
+                return Ok(Some((offset, ts)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Called when the segment stops being the active one: records the final max timestamp
+    /// in the time index and writes the pending index entries (no fsync).
+    ///
+    /// # Errors
+    /// [`LogError::Io`] if an index file cannot be written.
+    pub fn seal(&mut self) -> Result<(), LogError> {
+        self.idx.finalize_time_index();
+        self.idx.offsets.persist(false)?;
+        self.idx.times.persist(false)
+    }
+
+    /// Writes pending index entries and fsyncs the log and index files if anything changed.
+    ///
+    /// # Errors
+    /// [`LogError::Io`] on a write or sync failure.
+    pub fn sync(&mut self) -> Result<(), LogError> {
+        if self.unsynced {
+            self.file.sync_data().at(&self.path)?;
+            self.unsynced = false;
+        }
+        self.idx.offsets.persist(true)?;
+        self.idx.times.persist(true)
+    }
+
+    /// True if the segment has writes not yet fsynced.
+    pub fn needs_sync(&self) -> bool {
+        self.unsynced || self.idx.offsets.is_dirty() || self.idx.times.is_dirty()
+    }
+
+    /// Deletes the segment's files: indexes first, so a crash in between leaves a log file
+    /// whose indexes are rebuilt, never an index without its log.
+    ///
+    /// # Errors
+    /// [`LogError::Io`] if a file cannot be removed.
+    pub fn delete(self) -> Result<(), LogError> {
+        self.idx.offsets.delete_file()?;
+        self.idx.times.delete_file()?;
+        remove_if_exists(&self.path)
+    }
+}
+
+/// File length, creation time and modification time (ms) of an open segment file. The
+/// creation time falls back to the modification time, then to `now_ms`, and is never later
+/// than `now_ms`.
+fn file_times(file: &File, path: &Path, now_ms: i64) -> Result<(u64, i64, i64), LogError> {
+    let meta = file.metadata().at(path)?;
+    let ms = |t: std::io::Result<std::time::SystemTime>| {
+        t.ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .and_then(|d| i64::try_from(d.as_millis()).ok())
+    };
+    let modified = ms(meta.modified()).unwrap_or(now_ms);
+    let created = ms(meta.created()).unwrap_or(modified).min(now_ms);
+    Ok((meta.len(), created, modified))
+}
+
+/// Walks the batches of `file` from `from` to `len`, calling `visit(position, header)` for
+/// each good one. Returns where the good data ends and, if that is before `len`, why.
+///
+/// A batch is bad if its header is incomplete or invalid, it runs past `len`, its offsets go
+/// backwards (base offset below `next_offset`), its position would not fit the index, or
+/// (with `verify`) its CRC does not match.
+fn scan(
+    file: &File,
+    path: &Path,
+    from: u64,
+    len: u64,
+    mut next_offset: i64,
+    verify: bool,
+    mut visit: impl FnMut(u64, &BatchHeader),
+) -> Result<(u64, ScanStop), LogError> {
+    let mut reader = ChunkReader {
+        file,
+        path,
+        len,
+        chunk: if verify { FULL_SCAN_CHUNK } else { HEADER_SCAN_CHUNK },
+        buf: Vec::new(),
+        buf_start: 0,
+    };
+    let mut pos = from;
+    while pos < len {
+        let remaining = len - pos;
+        if remaining < HEADER_SIZE as u64 {
+            return Ok((pos, Some(format!("incomplete batch header ({remaining} bytes)"))));
+        }
+        let header = match BatchHeader::parse(reader.get(pos, HEADER_SIZE)?) {
+            Ok(h) => h,
+            Err(e) => return Ok((pos, Some(e.to_string()))),
+        };
+        let size = header.total_size() as u64;
+        if size > remaining {
+            return Ok((
+                pos,
+                Some(format!(
+                    "incomplete batch: {size} bytes announced, {remaining} present"
+                )),
+            ));
+        }
+        if header.base_offset < next_offset || header.last_offset_delta < 0 {
+            return Ok((
+                pos,
+                Some(format!(
+                    "batch offsets {}..={} go backwards (expected at least {next_offset})",
+                    header.base_offset,
+                    header.last_offset()
+                )),
+            ));
+        }
+        if pos > u64::from(u32::MAX) {
+            return Ok((pos, Some("segment larger than 4 GiB".into())));
+        }
+        if verify {
+            if let Err(e) = verify_crc(&header, reader.get(pos, header.total_size())?) {
+                return Ok((pos, Some(e.to_string())));
+            }
+        }
+        visit(pos, &header);
+        next_offset = header.next_offset();
+        pos += size;
+    }
+    Ok((pos, None))
+}
+
+/// Positional reads through a chunk buffer, so scanning small batches costs few syscalls.
+struct ChunkReader<'a> {
+    file: &'a File,
+    path: &'a Path,
+    len: u64,
+    chunk: usize,
+    buf: Vec<u8>,
+    buf_start: u64,
+}
+
+impl ChunkReader<'_> {
+    /// `n` bytes at `pos`; the caller has checked that `pos + n <= len`.
+    fn get(&mut self, pos: u64, n: usize) -> Result<&[u8], LogError> {
+        let buf_end = self.buf_start + self.buf.len() as u64;
+        if pos < self.buf_start || pos + n as u64 > buf_end {
+            let remaining = usize::try_from(self.len - pos).unwrap_or(usize::MAX);
+            let want = n.max(self.chunk).min(remaining);
+            self.buf.resize(want, 0);
+            self.file.read_exact_at(&mut self.buf, pos).at(self.path)?;
+            self.buf_start = pos;
+        }
+        let at = (pos - self.buf_start) as usize;
+        Ok(&self.buf[at..at + n])
+    }
+}
