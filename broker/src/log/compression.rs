@@ -76,7 +76,11 @@ impl Compression {
 /// # Errors
 /// [`LogError::Decompression`] if the input is malformed or the output would exceed
 /// `max_output`.
-pub fn decompress(codec: Compression, input: &[u8], max_output: usize) -> Result<Vec<u8>, LogError> {
+pub fn decompress(
+    codec: Compression,
+    input: &[u8],
+    max_output: usize,
+) -> Result<Vec<u8>, LogError> {
     match codec {
         Compression::None => {
             if input.len() > max_output {
@@ -88,7 +92,9 @@ pub fn decompress(codec: Compression, input: &[u8], max_output: usize) -> Result
             read_bounded(flate2::read::MultiGzDecoder::new(input), max_output, "gzip")
         }
         Compression::Snappy => snappy(input, max_output),
-        Compression::Lz4 => read_bounded(lz4_flex::frame::FrameDecoder::new(input), max_output, "lz4"),
+        Compression::Lz4 => {
+            read_bounded(lz4_flex::frame::FrameDecoder::new(input), max_output, "lz4")
+        }
         Compression::Zstd => zstd(input, max_output),
     }
 }
@@ -102,7 +108,9 @@ fn too_large(max_output: usize) -> LogError {
 /// Reads a decoder to its end, failing once it yields more than `max_output` bytes.
 fn read_bounded<R: Read>(reader: R, max_output: usize, codec: &str) -> Result<Vec<u8>, LogError> {
     let mut out = Vec::new();
-    let limit = u64::try_from(max_output).unwrap_or(u64::MAX).saturating_add(1);
+    let limit = u64::try_from(max_output)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
     reader
         .take(limit)
         .read_to_end(&mut out)
@@ -182,7 +190,9 @@ mod tests {
     use crate::log::testutil::compress;
 
     fn sample() -> Vec<u8> {
-        (0..20_000u32).flat_map(|i| (i % 251).to_be_bytes()).collect()
+        (0..20_000u32)
+            .flat_map(|i| (i % 251).to_be_bytes())
+            .collect()
     }
 
     #[test]
@@ -196,11 +206,18 @@ mod tests {
             Compression::Zstd,
         ] {
             let packed = compress(codec, &data, false);
-            assert_eq!(decompress(codec, &packed, data.len()).unwrap(), data, "{codec:?}");
+            assert_eq!(
+                decompress(codec, &packed, data.len()).unwrap(),
+                data,
+                "{codec:?}"
+            );
         }
         let xerial = compress(Compression::Snappy, &data, true);
         assert!(xerial.starts_with(XERIAL_MAGIC));
-        assert_eq!(decompress(Compression::Snappy, &xerial, 1 << 20).unwrap(), data);
+        assert_eq!(
+            decompress(Compression::Snappy, &xerial, 1 << 20).unwrap(),
+            data
+        );
     }
 
     #[test]
@@ -241,7 +258,10 @@ mod tests {
 
     #[test]
     fn unknown_codec_ids_are_rejected() {
-        assert_eq!(Compression::from_attributes(0x14).unwrap(), Compression::Zstd);
+        assert_eq!(
+            Compression::from_attributes(0x14).unwrap(),
+            Compression::Zstd
+        );
         assert!(matches!(
             Compression::from_attributes(5),
             Err(LogError::InvalidRecord(_))

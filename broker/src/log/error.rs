@@ -128,8 +128,7 @@ mod tests {
             log_end: 3,
         };
         assert!(e.to_string().contains("offset 9"));
-        let e: Result<(), _> =
-            Err(io::Error::other("disk on fire")).at(Path::new("/tmp/x.log"));
+        let e: Result<(), _> = Err(io::Error::other("disk on fire")).at(Path::new("/tmp/x.log"));
         assert!(e.unwrap_err().to_string().contains("/tmp/x.log"));
     }
 }

@@ -228,12 +228,13 @@ impl IndexFile<OffsetEntry> {
     /// True if entries strictly increase in both offset and position and every position lies
     /// inside a segment of `segment_size` bytes.
     pub fn is_consistent(&self, segment_size: u64) -> bool {
-        self.entries.windows(2).all(|w| {
-            w[0].relative_offset < w[1].relative_offset && w[0].position < w[1].position
-        }) && self
-            .entries
-            .iter()
-            .all(|e| u64::from(e.position) < segment_size)
+        self.entries
+            .windows(2)
+            .all(|w| w[0].relative_offset < w[1].relative_offset && w[0].position < w[1].position)
+            && self
+                .entries
+                .iter()
+                .all(|e| u64::from(e.position) < segment_size)
     }
 }
 
@@ -336,6 +337,8 @@ mod tests {
         assert_eq!(back.lookup_before(5), None);
         std::fs::write(&path, [1u8; 13]).unwrap();
         assert!(TimeIndex::read(path).unwrap().is_none());
-        assert!(TimeIndex::read(dir.path().join("missing")).unwrap().is_none());
+        assert!(TimeIndex::read(dir.path().join("missing"))
+            .unwrap()
+            .is_none());
     }
 }

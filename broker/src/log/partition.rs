@@ -119,7 +119,8 @@ impl PartitionLog {
         let first_offset = self.log_end_offset();
         self.maybe_roll(records.len() as u64, next - 1, now_ms)?;
         let interval = self.config.index_interval_bytes;
-        self.active_mut().append(records, &batches, interval, now_ms)?;
+        self.active_mut()
+            .append(records, &batches, interval, now_ms)?;
         self.producers.commit(updates);
 
         self.unflushed_records += record_count;
@@ -334,9 +335,7 @@ impl PartitionLog {
 mod tests {
     use super::*;
     use crate::log::compression::Compression;
-    use crate::log::testutil::{
-        append_spec, append_values, batch, consume_all, BatchSpec, NOW,
-    };
+    use crate::log::testutil::{append_spec, append_values, batch, consume_all, BatchSpec, NOW};
 
     fn small_segments() -> LogConfig {
         LogConfig {
@@ -383,9 +382,16 @@ mod tests {
         assert_eq!(log.read(120, 100).unwrap().len(), 0);
         assert!(matches!(
             log.read(121, 100),
-            Err(LogError::OffsetOutOfRange { offset: 121, log_start: 0, log_end: 120 })
+            Err(LogError::OffsetOutOfRange {
+                offset: 121,
+                log_start: 0,
+                log_end: 120
+            })
         ));
-        assert!(matches!(log.read(-1, 100), Err(LogError::OffsetOutOfRange { .. })));
+        assert!(matches!(
+            log.read(-1, 100),
+            Err(LogError::OffsetOutOfRange { .. })
+        ));
     }
 
     #[test]
@@ -395,7 +401,11 @@ mod tests {
         fill(&mut log, 10);
         let bytes = log.read(13, 1).unwrap();
         let batches: Vec<_> = BatchIter::new(&bytes).collect::<Result<_, _>>().unwrap();
-        assert_eq!(batches.len(), 1, "one whole batch even though max_bytes is 1");
+        assert_eq!(
+            batches.len(),
+            1,
+            "one whole batch even though max_bytes is 1"
+        );
         assert_eq!(batches[0].header.base_offset, 12);
         assert_eq!(batches[0].header.last_offset(), 14);
         let two = log.read(13, 2 * batches[0].bytes.len()).unwrap();
@@ -435,8 +445,14 @@ mod tests {
         assert_eq!(log.log_end_offset(), 1);
         let mut torn = batch(&BatchSpec::values(&[b"x"]));
         torn.truncate(torn.len() - 1);
-        assert!(matches!(log.append(&mut torn, NOW), Err(LogError::CorruptRecord(_))));
-        assert!(matches!(log.append(&mut [], NOW), Err(LogError::InvalidRecord(_))));
+        assert!(matches!(
+            log.append(&mut torn, NOW),
+            Err(LogError::CorruptRecord(_))
+        ));
+        assert!(matches!(
+            log.append(&mut [], NOW),
+            Err(LogError::InvalidRecord(_))
+        ));
         let mut big = batch(&BatchSpec::sized(1, 2000, NOW, 0));
         log.set_config(LogConfig {
             max_message_bytes: 1000,
@@ -456,8 +472,14 @@ mod tests {
         let mut records = batch(&BatchSpec::values(&[b"a", b"b"]));
         records.extend(batch(&BatchSpec::values(&[b"c"])));
         let out = log.append(&mut records, NOW).unwrap();
-        assert_eq!((out.base_offset, out.last_offset, out.duplicate), (0, 2, false));
-        let got: Vec<_> = consume_all(&log, 1 << 20).into_iter().map(|(_, v)| v).collect();
+        assert_eq!(
+            (out.base_offset, out.last_offset, out.duplicate),
+            (0, 2, false)
+        );
+        let got: Vec<_> = consume_all(&log, 1 << 20)
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
         assert_eq!(got, vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
     }
 
@@ -488,7 +510,11 @@ mod tests {
             assert_eq!(at(10_225), Some((23, 10_230)));
             assert_eq!(at(10_590), Some((59, 10_590)));
             assert_eq!(at(10_591), None);
-            assert_eq!(log.max_timestamp().unwrap(), Some((59, 10_590)), "{codec:?}");
+            assert_eq!(
+                log.max_timestamp().unwrap(),
+                Some((59, 10_590)),
+                "{codec:?}"
+            );
         }
     }
 
@@ -526,7 +552,11 @@ mod tests {
         let gap = BatchSpec::values(&[b"d"]).producer(42, 0, 5);
         assert!(matches!(
             append_spec(&mut log, &gap, NOW),
-            Err(LogError::OutOfOrderSequence { producer_id: 42, expected: 3, got: 5 })
+            Err(LogError::OutOfOrderSequence {
+                producer_id: 42,
+                expected: 3,
+                got: 5
+            })
         ));
         let next = BatchSpec::values(&[b"d"]).producer(42, 0, 3);
         append_spec(&mut log, &next, NOW).unwrap();
@@ -535,7 +565,11 @@ mod tests {
         let zombie = BatchSpec::values(&[b"f"]).producer(42, 0, 4);
         assert!(matches!(
             append_spec(&mut log, &zombie, NOW),
-            Err(LogError::InvalidProducerEpoch { current: 1, got: 0, .. })
+            Err(LogError::InvalidProducerEpoch {
+                current: 1,
+                got: 0,
+                ..
+            })
         ));
         assert_eq!(log.log_end_offset(), 5);
     }

@@ -305,7 +305,9 @@ fn decode_snapshot(bytes: &[u8]) -> Option<(i64, ProducerStateManager)> {
                 last_offset: i64::from_be_bytes(r.array()?),
             });
         }
-        state.producers.insert(pid, ProducerEntry { epoch, batches });
+        state
+            .producers
+            .insert(pid, ProducerEntry { epoch, batches });
     }
     r.0.is_empty().then_some((end_offset, state))
 }
@@ -332,7 +334,9 @@ pub(crate) fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), Log
     tmp.push(".tmp");
     let tmp = std::path::PathBuf::from(tmp);
     std::fs::write(&tmp, bytes).at(&tmp)?;
-    std::fs::File::open(&tmp).and_then(|f| f.sync_all()).at(&tmp)?;
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .at(&tmp)?;
     std::fs::rename(&tmp, path).at(path)
 }
 
@@ -344,7 +348,10 @@ mod tests {
 
     fn header(pid: i64, epoch: i16, seq: i32, n: usize) -> BatchHeader {
         let values = vec![&b"v"[..]; n];
-        BatchHeader::parse(&batch(&BatchSpec::values(&values).producer(pid, epoch, seq))).unwrap()
+        BatchHeader::parse(&batch(
+            &BatchSpec::values(&values).producer(pid, epoch, seq),
+        ))
+        .unwrap()
     }
 
     fn plan(s: &ProducerStateManager, hs: &[(BatchHeader, i64)]) -> Result<AppendPlan, LogError> {
@@ -369,7 +376,11 @@ mod tests {
         }
         assert!(matches!(
             plan(&s, &[(header(7, 0, 6, 1), 5)]),
-            Err(LogError::OutOfOrderSequence { expected: 5, got: 6, .. })
+            Err(LogError::OutOfOrderSequence {
+                expected: 5,
+                got: 6,
+                ..
+            })
         ));
         assert!(matches!(
             plan(&s, &[(header(7, 1, 4, 1), 5)]),
@@ -378,7 +389,11 @@ mod tests {
         append(&mut s, header(7, 1, 0, 1), 5);
         assert!(matches!(
             plan(&s, &[(header(7, 0, 5, 1), 6)]),
-            Err(LogError::InvalidProducerEpoch { current: 1, got: 0, .. })
+            Err(LogError::InvalidProducerEpoch {
+                current: 1,
+                got: 0,
+                ..
+            })
         ));
         // Unknown producers and producer id -1 are accepted with any sequence.
         append(&mut s, header(8, 3, 42, 1), 6);
@@ -429,10 +444,14 @@ mod tests {
         let mut bytes = std::fs::read(&path).unwrap();
         bytes[10] ^= 1;
         std::fs::write(&path, &bytes).unwrap();
-        assert!(ProducerStateManager::read_snapshot(&path).unwrap().is_none());
-        assert!(ProducerStateManager::read_snapshot(&dir.path().join("none"))
+        assert!(ProducerStateManager::read_snapshot(&path)
             .unwrap()
             .is_none());
+        assert!(
+            ProducerStateManager::read_snapshot(&dir.path().join("none"))
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]

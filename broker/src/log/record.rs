@@ -99,8 +99,8 @@ impl<'a> RecordIter<'a> {
 
     fn decode_one(&mut self) -> Result<Record<'a>, LogError> {
         let len = read_varint(self.buf, &mut self.pos)?;
-        let len = usize::try_from(len)
-            .map_err(|_| corrupt(format!("negative record length {len}")))?;
+        let len =
+            usize::try_from(len).map_err(|_| corrupt(format!("negative record length {len}")))?;
         let end = self
             .pos
             .checked_add(len)
@@ -108,7 +108,9 @@ impl<'a> RecordIter<'a> {
             .ok_or_else(|| corrupt(format!("record of {len} bytes runs past the batch")))?;
         let body = &self.buf[..end];
         let mut p = self.pos;
-        let attributes = *body.get(p).ok_or_else(|| corrupt("record too short".into()))? as i8;
+        let attributes = *body
+            .get(p)
+            .ok_or_else(|| corrupt("record too short".into()))? as i8;
         p += 1;
         let timestamp_delta = read_varlong(body, &mut p)?;
         let offset_delta = read_varint(body, &mut p)?;
@@ -150,7 +152,11 @@ impl<'a> Iterator for RecordIter<'a> {
             return None;
         }
         let result = self.decode_one();
-        self.remaining = if result.is_ok() { self.remaining - 1 } else { 0 };
+        self.remaining = if result.is_ok() {
+            self.remaining - 1
+        } else {
+            0
+        };
         Some(result)
     }
 }
@@ -212,7 +218,18 @@ mod tests {
 
     #[test]
     fn varints_round_trip() {
-        for v in [0i64, 1, -1, 63, -64, 64, 300, i64::from(i32::MAX), i64::MIN, i64::MAX] {
+        for v in [
+            0i64,
+            1,
+            -1,
+            63,
+            -64,
+            64,
+            300,
+            i64::from(i32::MAX),
+            i64::MIN,
+            i64::MAX,
+        ] {
             let mut buf = Vec::new();
             put_varlong(&mut buf, v);
             let mut p = 0;

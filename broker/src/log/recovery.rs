@@ -98,7 +98,11 @@ impl PartitionLog {
 
         let checkpoint = read_checkpoint(dir)?;
         if segments.is_empty() {
-            segments.push(Segment::create(dir, checkpoint.unwrap_or(0).max(0), now_ms)?);
+            segments.push(Segment::create(
+                dir,
+                checkpoint.unwrap_or(0).max(0),
+                now_ms,
+            )?);
         }
         let mut log = PartitionLog {
             dir: dir.to_path_buf(),
@@ -169,7 +173,8 @@ impl PartitionLog {
         for segment in old {
             segment.delete()?;
         }
-        self.segments.push(Segment::create(&self.dir, offset, now_ms)?);
+        self.segments
+            .push(Segment::create(&self.dir, offset, now_ms)?);
         self.producers = ProducerStateManager::new();
         Ok(())
     }

@@ -74,7 +74,8 @@ impl PartitionLog {
                 .count();
         }
         if self.config.retention_bytes >= 0 {
-            let mut excess = i128::from(self.size_bytes()) - i128::from(self.config.retention_bytes);
+            let mut excess =
+                i128::from(self.size_bytes()) - i128::from(self.config.retention_bytes);
             let mut by_size = 0;
             for segment in &self.segments {
                 let size = i128::from(segment.size());

@@ -110,7 +110,14 @@ impl Segment {
         let path = dir.join(file_name(base_offset, "log"));
         let file = open_rw(&path)?;
         file.set_len(0).at(&path)?;
-        Ok(Segment::assemble(dir, path, file, base_offset, now_ms, now_ms))
+        Ok(Segment::assemble(
+            dir,
+            path,
+            file,
+            base_offset,
+            now_ms,
+            now_ms,
+        ))
     }
 
     fn assemble(
@@ -159,10 +166,18 @@ impl Segment {
         let (len, created, modified) = file_times(&file, &path, now_ms)?;
         let mut seg = Segment::assemble(dir, path, file, base_offset, created, modified);
         let idx = &mut seg.idx;
-        let (end, stop) = scan(&seg.file, &seg.path, 0, len, base_offset, verify_crc, |pos, h| {
-            idx.add_batch(pos, h, index_interval);
-            visit(h);
-        })?;
+        let (end, stop) = scan(
+            &seg.file,
+            &seg.path,
+            0,
+            len,
+            base_offset,
+            verify_crc,
+            |pos, h| {
+                idx.add_batch(pos, h, index_interval);
+                visit(h);
+            },
+        )?;
         seg.size = end;
         if let Some(reason) = stop {
             tracing::warn!(
@@ -217,16 +232,23 @@ impl Segment {
         let idx = &mut seg.idx;
         let mut first = true;
         let mut misplaced = false;
-        let (end, stop) = scan(&seg.file, &seg.path, start, len, idx.next_offset, false, |pos, h| {
-            if first && h.base_offset != idx.next_offset {
-                misplaced = true;
-            }
-            first = false;
-            idx.add_batch(pos, h, index_interval);
-        })?;
+        let (end, stop) = scan(
+            &seg.file,
+            &seg.path,
+            start,
+            len,
+            idx.next_offset,
+            false,
+            |pos, h| {
+                if first && h.base_offset != idx.next_offset {
+                    misplaced = true;
+                }
+                first = false;
+                idx.add_batch(pos, h, index_interval);
+            },
+        )?;
         let relative_end = (seg.idx.next_offset - base_offset) as u64;
-        if stop.is_some() || end != len || misplaced || !seg.idx.times.is_consistent(relative_end)
-        {
+        if stop.is_some() || end != len || misplaced || !seg.idx.times.is_consistent(relative_end) {
             return Ok(None);
         }
         seg.size = len;
@@ -238,11 +260,20 @@ impl Segment {
     /// # Errors
     /// [`LogError::Io`] on a read error; [`LogError::CorruptRecord`] if a header is bad.
     pub fn for_each_header(&self, visit: &mut dyn FnMut(&BatchHeader)) -> Result<(), LogError> {
-        let (_, stop) = scan(&self.file, &self.path, 0, self.size, self.idx.base_offset, false, |_, h| {
-            visit(h)
-        })?;
+        let (_, stop) = scan(
+            &self.file,
+            &self.path,
+            0,
+            self.size,
+            self.idx.base_offset,
+            false,
+            |_, h| visit(h),
+        )?;
         match stop {
-            Some(reason) => Err(LogError::CorruptRecord(format!("{}: {reason}", self.path.display()))),
+            Some(reason) => Err(LogError::CorruptRecord(format!(
+                "{}: {reason}",
+                self.path.display()
+            ))),
             None => Ok(()),
         }
     }
@@ -305,7 +336,8 @@ impl Segment {
             return Err(LogError::io(&self.path, e));
         }
         for (pos, header) in batches {
-            self.idx.add_batch(start + *pos as u64, header, index_interval);
+            self.idx
+                .add_batch(start + *pos as u64, header, index_interval);
         }
         self.size += data.len() as u64;
         self.last_modified_ms = now_ms;
@@ -424,7 +456,10 @@ impl Segment {
     ///
     /// # Errors
     /// I/O, corrupt stored data, or decompression failures.
-    pub fn max_timestamp_record(&self, max_decompressed: usize) -> Result<Option<(i64, i64)>, LogError> {
+    pub fn max_timestamp_record(
+        &self,
+        max_decompressed: usize,
+    ) -> Result<Option<(i64, i64)>, LogError> {
         let Some((max, batch_offset)) = self.idx.max_timestamp else {
             return Ok(None);
         };
@@ -535,7 +570,11 @@ fn scan(
         file,
         path,
         len,
-        chunk: if verify { FULL_SCAN_CHUNK } else { HEADER_SCAN_CHUNK },
+        chunk: if verify {
+            FULL_SCAN_CHUNK
+        } else {
+            HEADER_SCAN_CHUNK
+        },
         buf: Vec::new(),
         buf_start: 0,
     };
@@ -543,7 +582,10 @@ fn scan(
     while pos < len {
         let remaining = len - pos;
         if remaining < HEADER_SIZE as u64 {
-            return Ok((pos, Some(format!("incomplete batch header ({remaining} bytes)"))));
+            return Ok((
+                pos,
+                Some(format!("incomplete batch header ({remaining} bytes)")),
+            ));
         }
         let header = match BatchHeader::parse(reader.get(pos, HEADER_SIZE)?) {
             Ok(h) => h,

@@ -147,7 +147,12 @@ pub fn batch(spec: &BatchSpec) -> Vec<u8> {
         records.extend(body);
     }
     let payload = compress(spec.compression, &records, spec.xerial);
-    let max_delta = spec.records.iter().map(|r| r.timestamp_delta).max().unwrap_or(0);
+    let max_delta = spec
+        .records
+        .iter()
+        .map(|r| r.timestamp_delta)
+        .max()
+        .unwrap_or(0);
     let mut b = Vec::with_capacity(HEADER_SIZE + payload.len());
     b.extend(0i64.to_be_bytes());
     b.extend(((HEADER_SIZE - LOG_OVERHEAD + payload.len()) as i32).to_be_bytes());
