@@ -1,0 +1,10 @@
+//! Fjord: a Kafka-compatible streaming platform in one binary.
+//!
+//! This facade crate re-exports the layers so programs and tests can depend
+//! on `fjord` alone: [`core`] (client settings, `.properties` files, topic
+//! administration, errors) and [`broker`] (the Kafka-wire-compatible broker).
+//! The `fjord` binary built from this package is the command line on top of
+//! them (`fjord broker`, `fjord topics`, `fjord produce`, `fjord consume`).
+
+pub use fjord_broker as broker;
+pub use fjord_core as core;
