@@ -1,0 +1,266 @@
+//! Unmodified Python Kafka clients against Fjord: the seed programs in `tests/python/`
+//! (kafka-python and confluent-kafka, pinned in `scripts/python-env.sh`) produce the lines of a
+//! file to topic `test` on an embedded broker and consume them back, within one client and
+//! across clients (kafka-python ⇄ confluent-kafka, rdkafka → kafka-python).
+//!
+//! Each test starts its own broker, so every test can use the topic name `test` that the
+//! programs hard-code, as a user's programs would. The venv is made once per test process; if
+//! it cannot be made the tests fail with the script's output, they never skip.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use common::*;
+use rdkafka::producer::FutureRecord;
+use rdkafka::{Message, Offset};
+
+/// Longest a Python program may run; they stop on their own well before this.
+const PROGRAM_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// How long a consumer program waits for a next message before it gives up.
+const CONSUMER_IDLE_TIMEOUT_MS: &str = "20000";
+
+fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The venv's python, after `scripts/python-env.sh` made sure it has the pinned clients.
+/// Runs the script at most once per test process: tests running in parallel wait for the
+/// first one's result.
+async fn python() -> PathBuf {
+    static ENV: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let result = tokio::task::spawn_blocking(|| ENV.get_or_init(prepare_python_env).clone())
+        .await
+        .expect("python env task");
+    match result {
+        Ok(python) => python,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn prepare_python_env() -> Result<PathBuf, String> {
+    let script = repo_root().join("scripts/python-env.sh");
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .current_dir(repo_root())
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} failed ({}); the Python client tests need .venv with kafka-python and \
+             confluent-kafka from PyPI. Its output:\n{}{}",
+            script.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        ));
+    }
+    let python = repo_root().join(".venv/bin/python");
+    if !python.exists() {
+        return Err(format!(
+            "{} succeeded but {} is missing",
+            script.display(),
+            python.display()
+        ));
+    }
+    Ok(python)
+}
+
+/// Runs `tests/python/<program>` with `args` against `bootstrap` and returns its stdout;
+/// panics with its stderr when it fails or outlives [`PROGRAM_TIMEOUT`].
+async fn run_program(program: &str, args: &[&str], bootstrap: &str) -> String {
+    let python = python().await;
+    let child = tokio::process::Command::new(&python)
+        .arg(repo_root().join("tests/python").join(program))
+        .args(args)
+        .env("BOOTSTRAP", bootstrap)
+        .env("PYTHONIOENCODING", "utf-8")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {} {program}: {e}", python.display()));
+    let out = tokio::time::timeout(PROGRAM_TIMEOUT, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("{program} {args:?} did not finish within {PROGRAM_TIMEOUT:?}"))
+        .unwrap_or_else(|e| panic!("waiting for {program}: {e}"));
+    let stdout = String::from_utf8(out.stdout).expect("program output is UTF-8");
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed ({}).\nstdout:\n{stdout}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+    );
+    stdout
+}
+
+/// The lines the producers send: unicode, blank and whitespace-only lines, and enough plain
+/// ones to span several batches.
+fn seed_lines() -> Vec<String> {
+    let mut lines: Vec<String> = [
+        "hello, fjord",
+        "héllo wörld — ünïcödé ß",
+        "日本語のテキスト",
+        "emoji 🦀🐍🌊 and a zero-width joiner 👩‍💻",
+        "",
+        "   ",
+        "\t tab and spaces \t",
+        "trailing space ",
+        "\"quotes\", 'apostrophes', back\\slash",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    lines.extend((0..300).map(|i| format!("line {i:03} {}", "x".repeat(i % 41))));
+    lines.push("the last line".into());
+    lines
+}
+
+/// Writes `lines` to a temporary file, one per line, as a user's input file.
+fn lines_file(lines: &[String]) -> tempfile::NamedTempFile {
+    use std::io::Write;
+    let mut file = tempfile::NamedTempFile::new().expect("temp file");
+    for line in lines {
+        writeln!(file, "{line}").expect("write temp file");
+    }
+    file.flush().expect("flush temp file");
+    file
+}
+
+/// Produces `lines` with a Python producer program (`seed_producer.py` or
+/// `confluent_producer.py`).
+async fn produce_with(program: &str, bootstrap: &str, lines: &[String]) {
+    let file = lines_file(lines);
+    let path = file
+        .path()
+        .to_str()
+        .expect("temp path is UTF-8")
+        .to_string();
+    run_program(program, &[&path], bootstrap).await;
+}
+
+/// Consumes `count` values with a Python consumer program (`seed_consumer.py` or
+/// `confluent_consumer.py`) and returns the lines it printed.
+async fn consume_with_program(program: &str, bootstrap: &str, count: usize) -> Vec<String> {
+    let count = count.to_string();
+    let out = run_program(
+        program,
+        &[
+            "--max-messages",
+            &count,
+            "--timeout-ms",
+            CONSUMER_IDLE_TIMEOUT_MS,
+        ],
+        bootstrap,
+    )
+    .await;
+    out.lines().map(str::to_string).collect()
+}
+
+/// Reads topic `test` back with rdkafka and checks it holds exactly `lines`, at offsets 0.. :
+/// no duplicates from producer retries, no gaps.
+async fn assert_log_holds(bootstrap: &str, lines: &[String]) {
+    let bs = bootstrap.to_string();
+    let n = lines.len();
+    // librdkafka wants a group.id even for assign(); the group itself is never used.
+    let extra = [("group.id", "python-clients-check")];
+    let msgs = tokio::task::spawn_blocking(move || {
+        consume_with(&bs, "test", &[0], Offset::Beginning, n, &extra)
+    })
+    .await
+    .expect("consume task");
+    for (i, (m, line)) in msgs.iter().zip(lines).enumerate() {
+        assert_eq!(m.offset(), i as i64, "offset of message {i}");
+        assert_eq!(m.payload(), Some(line.as_bytes()), "value at offset {i}");
+    }
+}
+
+fn assert_same_lines(got: &[String], want: &[String]) {
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert_eq!(g, w, "line {i} differs");
+    }
+    assert_eq!(got.len(), want.len(), "number of lines consumed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_python_seed_producer_and_consumer() {
+    let broker = broker().await;
+    let bs = broker.bootstrap_servers();
+    let lines = seed_lines();
+
+    produce_with("seed_producer.py", &bs, &lines).await;
+    let got = consume_with_program("seed_consumer.py", &bs, lines.len()).await;
+
+    assert_same_lines(&got, &lines);
+    assert_log_holds(&bs, &lines).await;
+    broker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_kafka_producer_and_consumer() {
+    let broker = broker().await;
+    let bs = broker.bootstrap_servers();
+    let lines = seed_lines();
+
+    produce_with("confluent_producer.py", &bs, &lines).await;
+    let got = consume_with_program("confluent_consumer.py", &bs, lines.len()).await;
+
+    assert_same_lines(&got, &lines);
+    broker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_python_produces_confluent_kafka_consumes() {
+    let broker = broker().await;
+    let bs = broker.bootstrap_servers();
+    let lines = seed_lines();
+
+    produce_with("seed_producer.py", &bs, &lines).await;
+    let got = consume_with_program("confluent_consumer.py", &bs, lines.len()).await;
+
+    assert_same_lines(&got, &lines);
+    broker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_kafka_produces_kafka_python_consumes() {
+    let broker = broker().await;
+    let bs = broker.bootstrap_servers();
+    let lines = seed_lines();
+
+    produce_with("confluent_producer.py", &bs, &lines).await;
+    let got = consume_with_program("seed_consumer.py", &bs, lines.len()).await;
+
+    assert_same_lines(&got, &lines);
+    broker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rdkafka_produces_kafka_python_consumes() {
+    let broker = broker().await;
+    let bs = broker.bootstrap_servers();
+    let lines = seed_lines();
+
+    create_topic(&bs, "test", 1, &[]).await;
+    let producer = producer(&bs, &[]);
+    let mut deliveries = Vec::new();
+    for line in &lines {
+        let record = FutureRecord::<(), _>::to("test").payload(line.as_str());
+        deliveries.push(producer.send_result(record).expect("enqueue"));
+    }
+    for (i, d) in deliveries.into_iter().enumerate() {
+        let delivered = d.await.expect("delivery future").expect("delivered");
+        assert_eq!(delivered.offset, i as i64, "offsets follow send order");
+    }
+    let got = consume_with_program("seed_consumer.py", &bs, lines.len()).await;
+
+    assert_same_lines(&got, &lines);
+    broker.shutdown().await;
+}
