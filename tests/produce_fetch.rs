@@ -21,7 +21,10 @@ async fn round_trip(codec: &str, acks: &str) {
     for i in 0..n {
         let value = format!("value-{i}-{}", "x".repeat(i % 50));
         let key = format!("key-{i}");
-        let headers = OwnedHeaders::new().insert(Header { key: "h", value: Some(&format!("hv-{i}")) });
+        let headers = OwnedHeaders::new().insert(Header {
+            key: "h",
+            value: Some(&format!("hv-{i}")),
+        });
         let record = FutureRecord::to(&topic)
             .payload(&value)
             .key(&key)
@@ -32,17 +35,28 @@ async fn round_trip(codec: &str, acks: &str) {
     for (i, d) in deliveries.into_iter().enumerate() {
         let delivered = d.await.expect("delivery future").expect("delivered");
         if acks != "0" {
-            assert_eq!(delivered.offset, i as i64, "offsets are sequential in send order");
+            assert_eq!(
+                delivered.offset, i as i64,
+                "offsets are sequential in send order"
+            );
         }
     }
     let bs2 = bs.clone();
     let t = topic.clone();
-    let msgs = tokio::task::spawn_blocking(move || consume(&bs2, &t, &[0], Offset::Beginning, n)).await.unwrap();
+    let msgs = tokio::task::spawn_blocking(move || consume(&bs2, &t, &[0], Offset::Beginning, n))
+        .await
+        .unwrap();
     for (i, m) in msgs.iter().enumerate() {
         assert_eq!(m.offset(), i as i64);
         assert_eq!(m.key(), Some(format!("key-{i}").as_bytes()));
-        assert_eq!(m.payload(), Some(format!("value-{i}-{}", "x".repeat(i % 50)).as_bytes()));
-        assert_eq!(m.timestamp().to_millis(), Some(1_700_000_000_000 + i as i64));
+        assert_eq!(
+            m.payload(),
+            Some(format!("value-{i}-{}", "x".repeat(i % 50)).as_bytes())
+        );
+        assert_eq!(
+            m.timestamp().to_millis(),
+            Some(1_700_000_000_000 + i as i64)
+        );
         let h = m.headers().expect("headers").get(0);
         assert_eq!((h.key, h.value), ("h", Some(format!("hv-{i}").as_bytes())));
     }
@@ -75,15 +89,26 @@ async fn round_trip_zstd_idempotent() {
     let bs = broker.bootstrap_servers();
     let topic = unique("idem");
     create_topic(&bs, &topic, 1, &[]).await;
-    let producer = producer(&bs, &[("compression.codec", "zstd"), ("enable.idempotence", "true")]);
+    let producer = producer(
+        &bs,
+        &[
+            ("compression.codec", "zstd"),
+            ("enable.idempotence", "true"),
+        ],
+    );
     for i in 0..200 {
         producer
-            .send(FutureRecord::<(), _>::to(&topic).payload(&format!("m{i}")), Duration::from_secs(10))
+            .send(
+                FutureRecord::<(), _>::to(&topic).payload(&format!("m{i}")),
+                Duration::from_secs(10),
+            )
             .await
             .expect("delivered");
     }
     let t = topic.clone();
-    let msgs = tokio::task::spawn_blocking(move || consume(&bs, &t, &[0], Offset::Beginning, 200)).await.unwrap();
+    let msgs = tokio::task::spawn_blocking(move || consume(&bs, &t, &[0], Offset::Beginning, 200))
+        .await
+        .unwrap();
     let expected: Vec<String> = (0..200).map(|i| format!("m{i}")).collect();
     assert_eq!(values(&msgs), expected);
     broker.shutdown().await;
@@ -96,14 +121,22 @@ async fn keys_hash_to_stable_partitions_in_order() {
     let topic = unique("keyed");
     create_topic(&bs, &topic, 4, &[]).await;
     let producer = producer(&bs, &[]);
-    let keys = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"];
+    let keys = [
+        "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta",
+    ];
     let mut placed = std::collections::HashMap::new();
     for round in 0..25 {
         for k in keys {
-            let (partition, _) = producer
-                .send(FutureRecord::to(&topic).key(k).payload(&format!("{k}:{round}")), Duration::from_secs(10))
+            let partition = producer
+                .send(
+                    FutureRecord::to(&topic)
+                        .key(k)
+                        .payload(&format!("{k}:{round}")),
+                    Duration::from_secs(10),
+                )
                 .await
-                .expect("delivered");
+                .expect("delivered")
+                .partition;
             let first = *placed.entry(k).or_insert(partition);
             assert_eq!(first, partition, "key {k} moved partitions");
         }
@@ -111,7 +144,11 @@ async fn keys_hash_to_stable_partitions_in_order() {
     let used: std::collections::HashSet<_> = placed.values().collect();
     assert!(used.len() > 1, "8 keys all hashed to one of 4 partitions");
     let t = topic.clone();
-    let msgs = tokio::task::spawn_blocking(move || consume(&bs, &t, &[0, 1, 2, 3], Offset::Beginning, 200)).await.unwrap();
+    let msgs = tokio::task::spawn_blocking(move || {
+        consume(&bs, &t, &[0, 1, 2, 3], Offset::Beginning, 200)
+    })
+    .await
+    .unwrap();
     for k in keys {
         let rounds: Vec<String> = msgs
             .iter()
@@ -120,22 +157,37 @@ async fn keys_hash_to_stable_partitions_in_order() {
             .collect();
         let expected: Vec<String> = (0..25).map(|r| format!("{k}:{r}")).collect();
         assert_eq!(rounds, expected, "per-key order within its partition");
-        assert!(msgs.iter().filter(|m| m.key() == Some(k.as_bytes())).all(|m| m.partition() == placed[k]));
+        assert!(msgs
+            .iter()
+            .filter(|m| m.key() == Some(k.as_bytes()))
+            .all(|m| m.partition() == placed[k]));
     }
     broker.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_created_topic_takes_default_partitions() {
-    let broker = broker_with(fjord_broker::EmbeddedConfig { num_partitions: 3, ..Default::default() }).await;
+    let broker = broker_with(fjord_broker::EmbeddedConfig {
+        num_partitions: 3,
+        ..Default::default()
+    })
+    .await;
     let bs = broker.bootstrap_servers();
     let topic = unique("auto");
     let producer = producer(&bs, &[]);
     producer
-        .send(FutureRecord::<(), _>::to(&topic).payload("hello"), Duration::from_secs(10))
+        .send(
+            FutureRecord::<(), _>::to(&topic).payload("hello"),
+            Duration::from_secs(10),
+        )
         .await
         .expect("delivered to an auto-created topic");
-    let t = broker.broker().state().topics.get(&topic).expect("topic exists");
+    let t = broker
+        .broker()
+        .state()
+        .topics
+        .get(&topic)
+        .expect("topic exists");
     assert_eq!(t.partition_count(), 3);
     broker.shutdown().await;
 }

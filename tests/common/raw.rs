@@ -2,7 +2,7 @@
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
-use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
+use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -34,7 +34,9 @@ impl RawClient {
             .with_client_id(Some(StrBytes::from_static_str("raw-test")));
         let mut buf = BytesMut::new();
         buf.put_i32(0);
-        header.encode(&mut buf, R::header_version(version)).expect("header");
+        header
+            .encode(&mut buf, R::header_version(version))
+            .expect("header");
         req.encode(&mut buf, version).expect("body");
         let len = (buf.len() - 4) as i32;
         buf[..4].copy_from_slice(&len.to_be_bytes());
@@ -44,7 +46,8 @@ impl RawClient {
     pub async fn receive<R: Request>(&mut self, version: i16) -> R::Response {
         let mut frame = self.read_frame().await.expect("response frame");
         let key = ApiKey::try_from(R::KEY).expect("key");
-        let _header = ResponseHeader::decode(&mut frame, key.response_header_version(version)).expect("response header");
+        let _header = ResponseHeader::decode(&mut frame, key.response_header_version(version))
+            .expect("response header");
         R::Response::decode(&mut frame, version).expect("response body")
     }
 
