@@ -1,13 +1,86 @@
-//! `fjord broker`: placeholder until the broker command lands.
+//! `fjord broker`: run a broker in the foreground until Ctrl-C or SIGTERM.
+//!
+//! Settings come from Kafka's own `server.properties` keys (`--config`), then from flags,
+//! which win. One line is logged when the broker is ready, with the address it listens on.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use fjord_broker::{Broker, BrokerConfig};
 
 /// Arguments of `fjord broker`.
 #[derive(clap::Args, Debug)]
-pub struct BrokerArgs {}
+pub struct BrokerArgs {
+    /// Address to listen on (port 0 picks a free one). Default: 127.0.0.1:9092.
+    #[arg(long, value_name = "HOST:PORT")]
+    listen: Option<SocketAddr>,
+    /// Directory for topic data and broker metadata. Default: ./fjord-data.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// A Kafka `server.properties` file (listeners, log.dirs, num.partitions, ...).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address clients are told to connect to, when it differs from --listen.
+    #[arg(long, value_name = "HOST:PORT")]
+    advertised_listener: Option<String>,
+    /// Any further broker setting as a `server.properties` key, e.g. `-o num.partitions=4`.
+    #[arg(short = 'o', long = "override", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+}
 
-/// Runs the broker.
-///
-/// # Errors
-/// Always, for now.
-pub async fn run(_args: BrokerArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not yet")
+/// Runs the broker until Ctrl-C or SIGTERM, then shuts down gracefully.
+pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
+    let mut config = BrokerConfig::default();
+    if let Some(path) = &args.config {
+        let props = fjord_core::config::Properties::from_path(path)
+            .with_context(|| format!("reading broker config {}", path.display()))?;
+        config
+            .apply_properties(props.iter())
+            .with_context(|| format!("in {}", path.display()))?;
+    }
+    let mut flags: Vec<(String, String)> = Vec::new();
+    for o in &args.overrides {
+        let (k, v) = o
+            .split_once('=')
+            .with_context(|| format!("--override '{o}' is not KEY=VALUE"))?;
+        flags.push((k.trim().to_string(), v.to_string()));
+    }
+    if let Some(a) = &args.advertised_listener {
+        flags.push(("advertised.listeners".into(), a.clone()));
+    }
+    config.apply_properties(flags.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(dir) = args.data_dir {
+        config.data_dir = dir;
+    }
+    let broker = Broker::start(config).await?;
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    broker.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
 }
