@@ -8,7 +8,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
-python="${PYTHON:-python3}"
+python="${PYTHON:-python3}" # the interpreter the venv is made from; override with $PYTHON
 
 # The pins, as `name==version`; the check below reads the same list.
 requirements=(
