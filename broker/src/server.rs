@@ -42,12 +42,13 @@ impl Broker {
     /// # Errors
     /// The data dir cannot be used, a log cannot be recovered, or the address cannot be bound.
     pub async fn start(config: BrokerConfig) -> Result<Broker, BrokerError> {
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| BrokerError::Bind {
-                addr: config.listen,
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| BrokerError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
         let local_addr = listener
             .local_addr()
             .map_err(|e| BrokerError::storage(&config.data_dir, e))?;
@@ -106,7 +107,9 @@ impl Broker {
             .await
             .is_err()
         {
-            tracing::warn!("connections still busy after the shutdown grace period; closing anyway");
+            tracing::warn!(
+                "connections still busy after the shutdown grace period; closing anyway"
+            );
         }
         let state = self.state.clone();
         let _ = tokio::task::spawn_blocking(move || state.topics.flush_all()).await;
@@ -117,7 +120,8 @@ impl Broker {
 type Storage = (TopicRegistry, String, ProducerIds);
 
 fn open_storage(config: &BrokerConfig) -> Result<Storage, BrokerError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| BrokerError::storage(&config.data_dir, e))?;
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| BrokerError::storage(&config.data_dir, e))?;
     let cluster_id = load_cluster_id(&config.data_dir, config.node_id)?;
     let producer_ids = ProducerIds::open(&config.data_dir)?;
     let topics = TopicRegistry::open(&config.data_dir, config.log_defaults.clone())?;
@@ -161,15 +165,18 @@ pub enum ConnectionError {
     /// Framing failed (oversized, negative, truncated) or the socket broke.
     #[error(transparent)]
     Frame(#[from] crate::protocol::FrameError),
-    /// The request could not be understood; Kafka closes the connection in that case too.
-    #[error("bad request: {0}")]
-    BadRequest(String),
+    /// The request could not be understood or served; Kafka closes the connection then too.
+    #[error(transparent)]
+    Protocol(#[from] crate::protocol::ProtocolError),
     /// Writing the response failed.
     #[error("write failed: {0}")]
     Write(#[from] std::io::Error),
 }
 
-async fn serve_connection(stream: TcpStream, state: &Arc<BrokerState>) -> Result<(), ConnectionError> {
+async fn serve_connection(
+    stream: TcpStream,
+    state: &Arc<BrokerState>,
+) -> Result<(), ConnectionError> {
     stream.set_nodelay(true)?;
     let (read, write) = stream.into_split();
     let mut reader = BufReader::with_capacity(64 * 1024, read);
@@ -189,7 +196,7 @@ async fn serve_connection(stream: TcpStream, state: &Arc<BrokerState>) -> Result
             Err(e) => {
                 tracing::warn!(error = %e, "closing connection after a bad request");
                 writer.flush().await?;
-                return Err(e);
+                return Err(e.into());
             }
         }
     }
@@ -228,8 +235,12 @@ fn maintain(state: &BrokerState, run_retention: bool) {
             if run_retention {
                 match log.enforce_retention(now) {
                     Ok(0) => {}
-                    Ok(n) => tracing::info!(topic = %topic.name, partition = p.index, segments = n, log_start = log.log_start_offset(), "retention deleted segments"),
-                    Err(e) => tracing::error!(topic = %topic.name, partition = p.index, error = %e, "retention failed"),
+                    Ok(n) => {
+                        tracing::info!(topic = %topic.name, partition = p.index, segments = n, log_start = log.log_start_offset(), "retention deleted segments")
+                    }
+                    Err(e) => {
+                        tracing::error!(topic = %topic.name, partition = p.index, error = %e, "retention failed")
+                    }
                 }
             }
         }

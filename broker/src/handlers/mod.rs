@@ -20,12 +20,10 @@ mod produce;
 
 use std::sync::Arc;
 
-use bytes::{BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
-use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion};
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::ApiKey;
 
-use crate::protocol::versions;
-use crate::server::ConnectionError;
+use crate::protocol::{decode, encode_response, Decoded, ProtocolError, Request};
 use crate::state::BrokerState;
 
 /// What a handler gets besides its request.
@@ -37,10 +35,6 @@ pub struct RequestContext<'a> {
     pub version: i16,
 }
 
-fn bad(msg: impl Into<String>) -> ConnectionError {
-    ConnectionError::BadRequest(msg.into())
-}
-
 /// Decodes a frame, runs its handler and returns the encoded response with its length prefix;
 /// `None` when the request takes no response (produce with acks=0).
 ///
@@ -49,94 +43,93 @@ fn bad(msg: impl Into<String>) -> ConnectionError {
 /// the connection.
 pub async fn handle_request(
     state: &Arc<BrokerState>,
-    mut frame: Bytes,
-) -> Result<Option<BytesMut>, ConnectionError> {
-    let api_key = i16::from_be_bytes([frame[0], frame[1]]);
-    let version = i16::from_be_bytes([frame[2], frame[3]]);
-    let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
-    let key = ApiKey::try_from(api_key).map_err(|_| bad(format!("unknown API key {api_key}")))?;
-    let (lo, hi) = versions::range(key)
-        .ok_or_else(|| bad(format!("API {key:?} (key {api_key}) is not supported")))?;
-    if key == ApiKey::ApiVersions && version > hi {
-        return Ok(Some(api_versions::unsupported_version_response(correlation_id)));
-    }
-    if version < lo || version > hi {
-        return Err(bad(format!(
-            "{key:?} version {version} is not supported (supported: {lo}-{hi})"
-        )));
-    }
-    let header = RequestHeader::decode(&mut frame, key.request_header_version(version))
-        .map_err(|e| bad(format!("bad request header: {e}")))?;
-    let ctx = RequestContext { state, version };
-    let out = ResponseOut {
-        correlation_id: header.correlation_id,
-        header_version: key.response_header_version(version),
-        version,
+    frame: Bytes,
+) -> Result<Option<BytesMut>, ProtocolError> {
+    let (header, body) = match decode(frame)? {
+        Decoded::ApiVersionsTooNew { correlation_id } => {
+            return Ok(Some(api_versions::unsupported_version_response(
+                correlation_id,
+            )))
+        }
+        Decoded::Request { header, body } => (header, body),
     };
-    use kafka_protocol::messages as m;
-    let body = &mut frame;
-    match key {
-        ApiKey::Produce => {
-            let req = decode::<m::ProduceRequest>(body, version)?;
+    let version = header.request_api_version;
+    let ctx = RequestContext { state, version };
+    let correlation_id = header.correlation_id;
+    let respond =
+        |key: ApiKey, body: &dyn ErasedResponse| body.encode_with(key, version, correlation_id);
+    let out = match body {
+        Request::Produce(req) => {
             let acks = req.acks;
             let resp = produce::handle(&ctx, req).await;
             if acks == 0 {
                 return Ok(None);
             }
-            out.encode(&resp)
+            respond(ApiKey::Produce, &resp)
         }
-        ApiKey::Fetch => out.encode(&fetch::handle(&ctx, decode(body, version)?).await),
-        ApiKey::ListOffsets => out.encode(&list_offsets::handle(&ctx, decode(body, version)?).await),
-        ApiKey::Metadata => out.encode(&metadata::handle(&ctx, decode(body, version)?).await),
-        ApiKey::ApiVersions => out.encode(&api_versions::handle(&ctx, decode(body, version)?)),
-        ApiKey::CreateTopics => out.encode(&create_topics::handle(&ctx, decode(body, version)?).await),
-        ApiKey::DeleteTopics => out.encode(&delete_topics::handle(&ctx, decode(body, version)?).await),
-        ApiKey::DeleteRecords => {
-            out.encode(&delete_records::handle(&ctx, decode(body, version)?).await)
+        Request::Fetch(req) => respond(ApiKey::Fetch, &fetch::handle(&ctx, req).await),
+        Request::ListOffsets(req) => {
+            respond(ApiKey::ListOffsets, &list_offsets::handle(&ctx, req).await)
         }
-        ApiKey::InitProducerId => {
-            out.encode(&init_producer_id::handle(&ctx, decode(body, version)?).await)
+        Request::Metadata(req) => respond(ApiKey::Metadata, &metadata::handle(&ctx, req).await),
+        Request::ApiVersions(req) => respond(ApiKey::ApiVersions, &api_versions::handle(&ctx, req)),
+        Request::CreateTopics(req) => respond(
+            ApiKey::CreateTopics,
+            &create_topics::handle(&ctx, req).await,
+        ),
+        Request::DeleteTopics(req) => respond(
+            ApiKey::DeleteTopics,
+            &delete_topics::handle(&ctx, req).await,
+        ),
+        Request::DeleteRecords(req) => respond(
+            ApiKey::DeleteRecords,
+            &delete_records::handle(&ctx, req).await,
+        ),
+        Request::InitProducerId(req) => respond(
+            ApiKey::InitProducerId,
+            &init_producer_id::handle(&ctx, req).await,
+        ),
+        Request::DescribeConfigs(req) => {
+            respond(ApiKey::DescribeConfigs, &admin_configs::describe(&ctx, req))
         }
-        ApiKey::DescribeConfigs => {
-            out.encode(&admin_configs::describe(&ctx, decode(body, version)?))
+        Request::AlterConfigs(req) => {
+            respond(ApiKey::AlterConfigs, &admin_configs::alter(&ctx, req).await)
         }
-        ApiKey::AlterConfigs => out.encode(&admin_configs::alter(&ctx, decode(body, version)?).await),
-        ApiKey::IncrementalAlterConfigs => {
-            out.encode(&admin_configs::incremental_alter(&ctx, decode(body, version)?).await)
-        }
-        ApiKey::CreatePartitions => {
-            out.encode(&create_partitions::handle(&ctx, decode(body, version)?).await)
-        }
-        ApiKey::DescribeCluster => {
-            out.encode(&describe_cluster::handle(&ctx, decode(body, version)?))
-        }
-        other => Err(bad(format!("API {other:?} is not supported"))),
-    }
-    .map(Some)
+        Request::IncrementalAlterConfigs(req) => respond(
+            ApiKey::IncrementalAlterConfigs,
+            &admin_configs::incremental_alter(&ctx, req).await,
+        ),
+        Request::CreatePartitions(req) => respond(
+            ApiKey::CreatePartitions,
+            &create_partitions::handle(&ctx, req).await,
+        ),
+        Request::DescribeCluster(req) => respond(
+            ApiKey::DescribeCluster,
+            &describe_cluster::handle(&ctx, req),
+        ),
+    };
+    out.map(Some)
 }
 
-fn decode<T: Decodable>(body: &mut Bytes, version: i16) -> Result<T, ConnectionError> {
-    T::decode(body, version).map_err(|e| bad(format!("cannot decode request body: {e}")))
+/// Lets the dispatcher encode any response type through one closure.
+trait ErasedResponse {
+    fn encode_with(
+        &self,
+        key: ApiKey,
+        version: i16,
+        correlation_id: i32,
+    ) -> Result<BytesMut, ProtocolError>;
 }
 
-/// How to frame a response.
-struct ResponseOut {
-    correlation_id: i32,
-    header_version: i16,
-    version: i16,
-}
-
-impl ResponseOut {
-    fn encode<T: Encodable + HeaderVersion>(&self, body: &T) -> Result<BytesMut, ConnectionError> {
-        let header = ResponseHeader::default().with_correlation_id(self.correlation_id);
-        let mut buf = BytesMut::with_capacity(128);
-        buf.put_i32(0);
-        header
-            .encode(&mut buf, self.header_version)
-            .and_then(|()| body.encode(&mut buf, self.version))
-            .map_err(|e| bad(format!("cannot encode response: {e}")))?;
-        let len = (buf.len() - 4) as i32;
-        buf[..4].copy_from_slice(&len.to_be_bytes());
-        Ok(buf)
+impl<T: kafka_protocol::protocol::Encodable + kafka_protocol::protocol::HeaderVersion>
+    ErasedResponse for T
+{
+    fn encode_with(
+        &self,
+        key: ApiKey,
+        version: i16,
+        correlation_id: i32,
+    ) -> Result<BytesMut, ProtocolError> {
+        encode_response(key, version, correlation_id, self)
     }
 }

@@ -69,10 +69,19 @@ mod tests {
         assert!(read_frame(&mut ok, 100).await.unwrap().is_none());
 
         let mut huge: &[u8] = &[0x7f, 0xff, 0xff, 0xff];
-        assert!(matches!(read_frame(&mut huge, 100).await, Err(FrameError::TooLarge { .. })));
+        assert!(matches!(
+            read_frame(&mut huge, 100).await,
+            Err(FrameError::TooLarge { .. })
+        ));
         let mut negative: &[u8] = &[0xff, 0xff, 0xff, 0xff];
-        assert!(matches!(read_frame(&mut negative, 100).await, Err(FrameError::BadLength(-1))));
+        assert!(matches!(
+            read_frame(&mut negative, 100).await,
+            Err(FrameError::BadLength(-1))
+        ));
         let mut truncated: &[u8] = &[0, 0, 0, 20, 1, 2, 3];
-        assert!(matches!(read_frame(&mut truncated, 100).await, Err(FrameError::Io(_))));
+        assert!(matches!(
+            read_frame(&mut truncated, 100).await,
+            Err(FrameError::Io(_))
+        ));
     }
 }

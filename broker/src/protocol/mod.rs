@@ -6,6 +6,8 @@
 //! and the request body. The `kafka-protocol` crate does the codec for every version.
 
 pub mod frame;
+pub mod request;
 pub mod versions;
 
 pub use frame::{read_frame, FrameError};
+pub use request::{decode, encode_response, Decoded, ProtocolError, Request};
