@@ -327,6 +327,7 @@ impl<'a> Iterator for BatchIter<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)] // Tests may panic on failure.
 mod tests {
     use super::*;
     use crate::log::testutil::{batch, BatchSpec};

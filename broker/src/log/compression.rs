@@ -185,6 +185,7 @@ fn zstd(input: &[u8], max_output: usize) -> Result<Vec<u8>, LogError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)] // Tests may panic on failure.
 mod tests {
     use super::*;
     use crate::log::testutil::compress;

@@ -115,6 +115,7 @@ impl<T> IoContext<T> for io::Result<T> {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)] // Tests may panic on failure.
 mod tests {
     use super::*;
 

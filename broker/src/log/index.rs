@@ -160,7 +160,7 @@ impl<E: IndexEntry> IndexFile<E> {
     /// [`LogError::Io`] if the file cannot be opened, written or synced.
     pub fn persist(&mut self, sync: bool) -> Result<(), LogError> {
         let pending = self.has_pending_writes();
-        if !pending && !(sync && self.unsynced) {
+        if !(pending || (sync && self.unsynced)) {
             return Ok(());
         }
         let file = OpenOptions::new()
@@ -281,6 +281,7 @@ pub(crate) fn open_rw(path: &Path) -> Result<File, LogError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)] // Tests may panic on failure.
 mod tests {
     use super::*;
 

@@ -72,6 +72,7 @@ mod recovery;
 mod retention;
 mod segment;
 #[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)] // Test helpers may panic on failure.
 mod testutil;
 
 pub use batch::{BatchHeader, BatchIter};

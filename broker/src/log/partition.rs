@@ -332,6 +332,7 @@ impl PartitionLog {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)] // Tests may panic on failure.
 mod tests {
     use super::*;
     use crate::log::compression::Compression;

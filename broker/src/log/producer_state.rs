@@ -341,6 +341,7 @@ pub(crate) fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), Log
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)] // Tests may panic on failure.
 mod tests {
     use super::*;
     use crate::log::batch::BatchHeader;

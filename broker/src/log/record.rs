@@ -211,6 +211,7 @@ fn read_bytes<'a>(buf: &'a [u8], pos: &mut usize) -> Result<Option<&'a [u8]>, Lo
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)] // Tests may panic on failure.
 mod tests {
     use super::*;
     use crate::log::batch::BatchIter;

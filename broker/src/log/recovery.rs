@@ -254,3 +254,297 @@ pub(super) fn write_checkpoint(dir: &Path, offset: i64) -> Result<(), LogError> 
 pub(super) fn sync_dir(dir: &Path) -> Result<(), LogError> {
     File::open(dir).and_then(|d| d.sync_all()).at(dir)
 }
+
+#[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)] // Tests may panic on failure.
+mod tests {
+    use super::*;
+    use crate::log::segment::file_name;
+    use crate::log::testutil::{append_spec, append_values, consume_all, BatchSpec, NOW};
+    use crate::log::LogError;
+    use std::path::PathBuf;
+
+    fn config() -> LogConfig {
+        LogConfig {
+            segment_bytes: 800,
+            index_interval_bytes: 120,
+            ..LogConfig::default()
+        }
+    }
+
+    /// 30 batches of 2 records with timestamps 1000 + 10 * offset.
+    fn filled(dir: &Path) -> PartitionLog {
+        let mut log = PartitionLog::open(dir, config(), NOW).unwrap();
+        for b in 0..30 {
+            append_spec(&mut log, &BatchSpec::sized(2, 30, 1_000 + 20 * b, 10), NOW).unwrap();
+        }
+        assert!(log.segment_count() >= 3);
+        log
+    }
+
+    fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
+        let mut v: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == ext))
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn last_log(dir: &Path) -> PathBuf {
+        files(dir, "log").pop().unwrap()
+    }
+
+    fn append_to_file(path: &Path, bytes: &[u8]) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+        f.write_all(bytes).unwrap();
+    }
+
+    #[test]
+    fn garbage_after_a_crash_is_truncated() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = filled(dir.path());
+        let before = consume_all(&log, 1 << 20);
+        drop(log); // a crash: no close()
+        let path = last_log(dir.path());
+        let len = std::fs::metadata(&path).unwrap().len();
+        append_to_file(&path, &[0xAB; 100]);
+        let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), len);
+        assert_eq!(log.log_end_offset(), 60);
+        assert_eq!(consume_all(&log, 1 << 20), before);
+        assert_eq!(append_values(&mut log, &[b"after"]).base_offset, 60);
+        log.close().unwrap();
+        let log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        assert_eq!(log.log_end_offset(), 61);
+    }
+
+    #[test]
+    fn a_half_written_last_batch_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        append_values(&mut log, &[b"one", b"two"]);
+        let size = log.size_bytes();
+        append_values(&mut log, &[b"three-three-three", b"four"]);
+        let full = log.size_bytes();
+        drop(log);
+        let path = last_log(dir.path());
+        let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(size + (full - size) / 2).unwrap();
+        let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        assert_eq!(log.log_end_offset(), 2);
+        assert_eq!(log.size_bytes(), size);
+        assert_eq!(append_values(&mut log, &[b"again"]).base_offset, 2);
+        let values: Vec<_> = consume_all(&log, 1 << 20)
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(
+            values,
+            vec![b"one".to_vec(), b"two".to_vec(), b"again".to_vec()]
+        );
+    }
+
+    #[test]
+    fn a_corrupt_crc_in_the_tail_truncates_from_that_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), LogConfig::default(), NOW).unwrap();
+        for _ in 0..3 {
+            append_values(&mut log, &[b"abc"]);
+        }
+        let one = log.size_bytes() / 3;
+        log.close().unwrap();
+        let path = last_log(dir.path());
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = (one + one / 2) as usize;
+        bytes[at] ^= 0xFF;
+        std::fs::write(&path, &bytes).unwrap();
+        let log = PartitionLog::open(dir.path(), LogConfig::default(), NOW).unwrap();
+        assert_eq!(log.log_end_offset(), 1);
+        assert_eq!(log.size_bytes(), one);
+    }
+
+    #[test]
+    fn missing_index_files_are_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = filled(dir.path());
+        let before = consume_all(&log, 1 << 20);
+        let ts = log.offset_for_timestamp(1_255).unwrap();
+        assert_eq!(ts, Some((26, 1_260)));
+        log.close().unwrap();
+        for path in files(dir.path(), "index")
+            .into_iter()
+            .chain(files(dir.path(), "timeindex"))
+        {
+            std::fs::remove_file(path).unwrap();
+        }
+        let log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        assert_eq!(consume_all(&log, 1), before);
+        assert_eq!(log.offset_for_timestamp(1_255).unwrap(), ts);
+        assert_eq!(log.max_timestamp().unwrap(), Some((59, 1_590)));
+        log.close().unwrap();
+        assert_eq!(
+            files(dir.path(), "index").len(),
+            files(dir.path(), "log").len()
+        );
+        assert_eq!(
+            files(dir.path(), "timeindex").len(),
+            files(dir.path(), "log").len()
+        );
+    }
+
+    #[test]
+    fn clean_and_crash_reopen_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = filled(dir.path());
+        let before = consume_all(&log, 1 << 20);
+        let live: Vec<_> = log.segments.iter().map(Segment::index_entries).collect();
+        log.close().unwrap();
+        assert!(dir.path().join(CLEAN_SHUTDOWN_FILE).exists());
+        let clean = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        assert!(!dir.path().join(CLEAN_SHUTDOWN_FILE).exists());
+        assert_eq!(consume_all(&clean, 1 << 20), before);
+        let loaded: Vec<_> = clean.segments.iter().map(Segment::index_entries).collect();
+        drop(clean);
+        // No marker now: everything is rebuilt from the log and must come out the same
+        // (sealed segments carry one final time index entry the live active one lacks).
+        let rebuilt = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        assert_eq!(consume_all(&rebuilt, 1 << 20), before);
+        let from_scan: Vec<_> = rebuilt
+            .segments
+            .iter()
+            .map(Segment::index_entries)
+            .collect();
+        let n = live.len();
+        assert_eq!(loaded[..n - 1], live[..n - 1]);
+        assert_eq!(from_scan[n - 1].0, live[n - 1].0);
+        assert_eq!(rebuilt.max_timestamp().unwrap(), Some((59, 1_590)));
+    }
+
+    #[test]
+    fn index_files_are_trusted_only_after_a_clean_shutdown() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = filled(dir.path());
+        let (entries, _) = log.segments[0].index_entries();
+        let first_size = log.segments[0].size();
+        assert!(entries.len() > 2);
+        log.close().unwrap();
+        // Break the magic byte of the second batch of the first segment. The index files
+        // cover it, so a clean open does not scan it...
+        let first_log = files(dir.path(), "log").remove(0);
+        let mut bytes = std::fs::read(&first_log).unwrap();
+        bytes[entries[1].position as usize + 16] = 9;
+        std::fs::write(&first_log, &bytes).unwrap();
+        let log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        assert_eq!(log.segments[0].size(), first_size);
+        let offset = i64::from(entries[1].relative_offset);
+        assert!(matches!(
+            log.read(offset, 10),
+            Err(LogError::CorruptRecord(_))
+        ));
+        drop(log);
+        // ...but after a crash the header scan finds it and cuts the segment there.
+        let log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        assert_eq!(log.segments[0].size(), u64::from(entries[1].position));
+        assert_eq!(log.segments[0].next_offset(), offset);
+        let bytes = log.read(offset, 10).unwrap();
+        assert_eq!(
+            crate::log::BatchHeader::parse(&bytes).unwrap().base_offset,
+            log.segments[1].base_offset()
+        );
+    }
+
+    #[test]
+    fn a_damaged_index_file_is_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = filled(dir.path());
+        let before = consume_all(&log, 1 << 20);
+        log.close().unwrap();
+        let first_index = files(dir.path(), "index").remove(0);
+        std::fs::write(&first_index, [0xFF; 16]).unwrap();
+        let log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        assert_eq!(consume_all(&log, 1), before);
+    }
+
+    #[test]
+    fn producer_state_survives_crash_and_clean_restart() {
+        for clean in [false, true] {
+            for drop_snapshot in [false, true] {
+                let dir = tempfile::tempdir().unwrap();
+                let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+                for seq in 0..20 {
+                    let spec = BatchSpec::sized(1, 50, NOW, 0).producer(5, 2, seq);
+                    append_spec(&mut log, &spec, NOW).unwrap();
+                }
+                assert!(log.segment_count() > 1);
+                if clean {
+                    log.close().unwrap();
+                } else {
+                    drop(log);
+                }
+                if drop_snapshot {
+                    remove_if_exists(&dir.path().join(PRODUCER_SNAPSHOT_FILE)).unwrap();
+                }
+                let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+                let retry = BatchSpec::sized(1, 50, NOW, 0).producer(5, 2, 18);
+                let out = append_spec(&mut log, &retry, NOW).unwrap();
+                assert!(out.duplicate, "clean={clean} drop_snapshot={drop_snapshot}");
+                assert_eq!(out.base_offset, 18);
+                let gap = BatchSpec::sized(1, 50, NOW, 0).producer(5, 2, 21);
+                assert!(matches!(
+                    append_spec(&mut log, &gap, NOW),
+                    Err(LogError::OutOfOrderSequence { expected: 20, .. })
+                ));
+                let old = BatchSpec::sized(1, 50, NOW, 0).producer(5, 1, 20);
+                assert!(matches!(
+                    append_spec(&mut log, &old, NOW),
+                    Err(LogError::InvalidProducerEpoch { current: 2, .. })
+                ));
+            }
+        }
+    }
+
+    #[test]
+    fn a_stale_snapshot_is_replaced_by_a_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        append_spec(&mut log, &BatchSpec::values(&[b"a"]).producer(9, 0, 0), NOW).unwrap();
+        log.close().unwrap();
+        let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        append_spec(&mut log, &BatchSpec::values(&[b"b"]).producer(9, 0, 1), NOW).unwrap();
+        log.close().unwrap();
+        // Put back a snapshot that predates the second batch.
+        let mut old = ProducerStateManager::new();
+        old.replay(
+            &crate::log::BatchHeader::parse(&crate::log::testutil::batch(
+                &BatchSpec::values(&[b"a"]).producer(9, 0, 0),
+            ))
+            .unwrap(),
+        );
+        old.write_snapshot(&dir.path().join(PRODUCER_SNAPSHOT_FILE), 1)
+            .unwrap();
+        let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        let retry = BatchSpec::values(&[b"b"]).producer(9, 0, 1);
+        assert!(append_spec(&mut log, &retry, NOW).unwrap().duplicate);
+    }
+
+    #[test]
+    fn checkpoint_and_stray_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(LOG_START_CHECKPOINT_FILE), "77\n").unwrap();
+        std::fs::write(dir.path().join(file_name(5, "index")), [0u8; 8]).unwrap();
+        std::fs::write(dir.path().join("x.snapshot.tmp"), b"junk").unwrap();
+        let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        assert_eq!(log.log_start_offset(), 77);
+        assert_eq!(log.log_end_offset(), 77);
+        assert!(!dir.path().join(file_name(5, "index")).exists());
+        assert!(!dir.path().join("x.snapshot.tmp").exists());
+        assert_eq!(append_values(&mut log, &[b"x"]).base_offset, 77);
+        assert!(matches!(
+            log.read(3, 10),
+            Err(LogError::OffsetOutOfRange { .. })
+        ));
+    }
+}

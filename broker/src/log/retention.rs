@@ -131,3 +131,177 @@ impl PartitionLog {
         Ok(count)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)] // Tests may panic on failure.
+mod tests {
+    use crate::log::testutil::{append_spec, append_values, consume_all, BatchSpec, NOW};
+    use crate::log::{LogConfig, LogError, PartitionLog};
+
+    const HOUR: i64 = 60 * 60 * 1000;
+
+    fn config() -> LogConfig {
+        LogConfig {
+            segment_bytes: 600,
+            index_interval_bytes: 100,
+            retention_ms: 10 * HOUR,
+            ..LogConfig::default()
+        }
+    }
+
+    /// Appends `n` batches of 2 records stamped `ts`; returns the segment count after.
+    fn append_at(log: &mut PartitionLog, n: usize, ts: i64) -> usize {
+        for _ in 0..n {
+            append_spec(log, &BatchSpec::sized(2, 40, ts, 0), NOW).unwrap();
+        }
+        log.segment_count()
+    }
+
+    #[test]
+    fn time_retention_deletes_whole_old_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        append_at(&mut log, 12, NOW - 20 * HOUR);
+        let old_segments = append_at(&mut log, 1, NOW - 20 * HOUR);
+        log.roll(NOW).unwrap();
+        let boundary = log.log_end_offset();
+        append_at(&mut log, 6, NOW - HOUR);
+        assert_eq!(log.enforce_retention(NOW - 15 * HOUR).unwrap(), 0);
+        let deleted = log.enforce_retention(NOW).unwrap();
+        assert_eq!(deleted, old_segments);
+        assert_eq!(log.log_start_offset(), boundary);
+        assert_eq!(log.segments[0].base_offset(), boundary);
+        assert!(matches!(
+            log.read(boundary - 1, 100),
+            Err(LogError::OffsetOutOfRange { .. })
+        ));
+        assert_eq!(consume_all(&log, 1 << 20).len(), 12);
+        assert_eq!(log.offset_for_timestamp(0).unwrap().unwrap().0, boundary);
+        let logs = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "log")
+            })
+            .count();
+        assert_eq!(logs, log.segment_count());
+        drop(log);
+        let log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        assert_eq!(log.log_start_offset(), boundary);
+    }
+
+    #[test]
+    fn an_expired_active_segment_is_rolled_and_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        append_at(&mut log, 2, NOW - 20 * HOUR);
+        assert_eq!(log.segment_count(), 1);
+        assert_eq!(log.enforce_retention(NOW).unwrap(), 1);
+        assert_eq!(log.segment_count(), 1);
+        assert_eq!(log.log_end_offset(), 4);
+        assert_eq!(log.log_start_offset(), 4);
+        assert_eq!(log.size_bytes(), 0);
+        assert_eq!(log.read(4, 100).unwrap().len(), 0);
+        assert_eq!(log.max_timestamp().unwrap(), None);
+        assert_eq!(append_values(&mut log, &[b"new"]).base_offset, 4);
+        log.close().unwrap();
+        let log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        assert_eq!((log.log_start_offset(), log.log_end_offset()), (4, 5));
+    }
+
+    #[test]
+    fn size_retention_keeps_at_least_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        append_at(&mut log, 30, NOW);
+        let count = log.segment_count();
+        let sizes: Vec<u64> = log.segments.iter().map(|s| s.size()).collect();
+        let total: u64 = sizes.iter().sum();
+        let limit = total - sizes[0] - sizes[1] - 1;
+        let mut config = config();
+        config.retention_bytes = limit as i64;
+        log.set_config(config);
+        // Deleting a third segment would leave less than the limit.
+        assert_eq!(log.enforce_retention(NOW).unwrap(), 2);
+        assert_eq!(log.segment_count(), count - 2);
+        assert!(log.size_bytes() >= limit);
+        assert_eq!(log.log_start_offset(), log.segments[0].base_offset());
+        assert_eq!(log.enforce_retention(NOW).unwrap(), 0);
+        let mut config = log.config().clone();
+        config.retention_bytes = -1;
+        config.retention_ms = -1;
+        log.set_config(config);
+        assert_eq!(log.enforce_retention(NOW + 1000 * HOUR).unwrap(), 0);
+    }
+
+    #[test]
+    fn segment_ms_rolls_the_active_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config();
+        config.segment_ms = HOUR;
+        config.retention_ms = -1;
+        let mut log = PartitionLog::open(dir.path(), config, NOW).unwrap();
+        append_values(&mut log, &[b"a"]);
+        assert_eq!(log.enforce_retention(NOW + HOUR / 2).unwrap(), 0);
+        assert_eq!(log.segment_count(), 1);
+        assert_eq!(log.enforce_retention(NOW + HOUR).unwrap(), 0);
+        assert_eq!(log.segment_count(), 2);
+        // An empty active segment is never rolled; an old one is rolled by the next append.
+        assert_eq!(log.enforce_retention(NOW + 5 * HOUR).unwrap(), 0);
+        assert_eq!(log.segment_count(), 2);
+        append_spec(&mut log, &BatchSpec::values(&[b"b"]), NOW + HOUR).unwrap();
+        append_spec(&mut log, &BatchSpec::values(&[b"c"]), NOW + 3 * HOUR).unwrap();
+        assert_eq!(log.segment_count(), 3);
+        assert_eq!(consume_all(&log, 1 << 20).len(), 3);
+    }
+
+    #[test]
+    fn delete_records_moves_the_start_and_persists() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        append_at(&mut log, 20, NOW);
+        let segments = log.segment_count();
+        let second_base = log.segments[1].base_offset();
+        let mid = second_base + 1;
+        assert_eq!(log.delete_records(mid).unwrap(), mid);
+        assert_eq!(log.segment_count(), segments - 1);
+        assert!(matches!(
+            log.read(mid - 1, 10),
+            Err(LogError::OffsetOutOfRange { .. })
+        ));
+        // The batch holding `mid` starts before it; consumers skip the deleted record.
+        let got = consume_all(&log, 1 << 20);
+        assert_eq!(got[0].0, mid);
+        assert_eq!(log.offset_for_timestamp(0).unwrap(), Some((mid, NOW)));
+        assert_eq!(
+            log.delete_records(2).unwrap(),
+            mid,
+            "lower offsets change nothing"
+        );
+        assert!(matches!(
+            log.delete_records(41),
+            Err(LogError::OffsetOutOfRange {
+                offset: 41,
+                log_end: 40,
+                ..
+            })
+        ));
+        assert!(matches!(
+            log.delete_records(-5),
+            Err(LogError::OffsetOutOfRange { .. })
+        ));
+        drop(log); // crash
+        let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        assert_eq!(log.log_start_offset(), mid);
+        assert_eq!(log.delete_records(-1).unwrap(), 40);
+        assert_eq!(log.segment_count(), 1);
+        assert_eq!(log.size_bytes(), 0);
+        log.close().unwrap();
+        let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        assert_eq!((log.log_start_offset(), log.log_end_offset()), (40, 40));
+        assert_eq!(append_values(&mut log, &[b"z"]).base_offset, 40);
+    }
+}

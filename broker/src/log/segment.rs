@@ -278,6 +278,15 @@ impl Segment {
         }
     }
 
+    /// The in-memory index entries, for tests that compare loaded and rebuilt indexes.
+    #[cfg(test)]
+    pub fn index_entries(&self) -> (Vec<OffsetEntry>, Vec<TimeEntry>) {
+        (
+            self.idx.offsets.entries().to_vec(),
+            self.idx.times.entries().to_vec(),
+        )
+    }
+
     /// First offset of the segment.
     pub fn base_offset(&self) -> i64 {
         self.idx.base_offset
