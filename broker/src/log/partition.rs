@@ -99,10 +99,7 @@ impl PartitionLog {
                 max: usize::try_from(segment_limit).unwrap_or(usize::MAX),
             });
         }
-        let updates = match self
-            .producers
-            .plan(batches.iter().map(|(_, h)| (h, h.base_offset)))?
-        {
+        let updates = match self.producers.plan(batches.iter().map(|(_, h)| h))? {
             AppendPlan::Append(updates) => updates,
             AppendPlan::Duplicate(original) => {
                 return Ok(AppendOutcome {

@@ -103,35 +103,30 @@ impl ProducerStateManager {
         Self::default()
     }
 
-    /// Checks the batches of one append, in order. `batches` holds each header with the base
-    /// offset the log is about to assign. Later batches of the same request are checked
-    /// against the state the earlier ones would leave.
+    /// Checks the batches of one append, in order. Each header carries the base offset the
+    /// log is about to assign. Later batches of the same request are checked against the
+    /// state the earlier ones would leave.
     ///
     /// # Errors
     /// [`LogError::InvalidProducerEpoch`] or [`LogError::OutOfOrderSequence`].
-    pub fn plan<'a>(
-        &self,
-        batches: impl Iterator<Item = (&'a BatchHeader, i64)>,
-    ) -> Result<AppendPlan, LogError> {
+    pub fn plan<'a, I>(&self, batches: I) -> Result<AppendPlan, LogError>
+    where
+        I: IntoIterator<Item = &'a BatchHeader>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let batches = batches.into_iter();
+        let count = batches.len();
+        // Only a request with several batches needs the state its earlier batches leave.
         let mut staged: HashMap<i64, ProducerEntry> = HashMap::new();
         let mut updates = Vec::new();
-        for (header, base_offset) in batches {
+        for (i, header) in batches.enumerate() {
             if !header.has_producer_id() {
                 continue;
             }
             let pid = header.producer_id;
             let epoch = header.producer_epoch;
-            let entry = staged
-                .get(&pid)
-                .or_else(|| self.producers.get(&pid))
-                .cloned();
-            let meta = BatchMetadata {
-                first_seq: header.base_sequence,
-                last_seq: header.last_sequence(),
-                first_offset: base_offset,
-                last_offset: base_offset + i64::from(header.last_offset_delta),
-            };
-            if let Some(e) = &entry {
+            let entry = staged.get(&pid).or_else(|| self.producers.get(&pid));
+            if let Some(e) = entry {
                 if epoch < e.epoch {
                     return Err(LogError::InvalidProducerEpoch {
                         producer_id: pid,
@@ -144,17 +139,20 @@ impl ProducerStateManager {
                 // Transaction markers carry no sequence; they only move the epoch.
                 None
             } else {
-                if let Some(dup) = check_sequence(pid, epoch, entry.as_ref(), &meta)? {
+                let meta = BatchMetadata::of(header);
+                if let Some(dup) = check_sequence(pid, epoch, entry, &meta)? {
                     return Ok(AppendPlan::Duplicate(dup));
                 }
                 Some(meta)
             };
-            let mut next = entry.unwrap_or_else(|| ProducerEntry {
-                epoch,
-                batches: VecDeque::new(),
-            });
-            next.apply(epoch, batch);
-            staged.insert(pid, next);
+            if i + 1 < count {
+                let mut next = entry.cloned().unwrap_or_else(|| ProducerEntry {
+                    epoch,
+                    batches: VecDeque::new(),
+                });
+                next.apply(epoch, batch);
+                staged.insert(pid, next);
+            }
             updates.push(ProducerUpdate {
                 producer_id: pid,
                 epoch,
@@ -356,7 +354,14 @@ mod tests {
     }
 
     fn plan(s: &ProducerStateManager, hs: &[(BatchHeader, i64)]) -> Result<AppendPlan, LogError> {
-        s.plan(hs.iter().map(|(h, o)| (h, *o)))
+        let headers: Vec<BatchHeader> = hs
+            .iter()
+            .map(|(h, o)| BatchHeader {
+                base_offset: *o,
+                ..*h
+            })
+            .collect();
+        s.plan(&headers)
     }
 
     fn append(s: &mut ProducerStateManager, h: BatchHeader, offset: i64) {

@@ -64,22 +64,32 @@ impl PartitionLog {
             self.roll(now_ms)?;
         }
 
+        // An empty segment is only ever deletable if it is not the active one (empty
+        // earlier segments are left by recovery truncating a corrupt segment).
+        let last = self.segments.len() - 1;
         let mut deletable = 0;
         if self.config.retention_ms >= 0 {
             let cutoff = now_ms.saturating_sub(self.config.retention_ms);
             deletable = self
                 .segments
                 .iter()
-                .take_while(|s| !s.is_empty() && s.retention_timestamp() < cutoff)
+                .enumerate()
+                .take_while(|(i, s)| {
+                    if s.is_empty() {
+                        *i < last
+                    } else {
+                        s.retention_timestamp() < cutoff
+                    }
+                })
                 .count();
         }
         if self.config.retention_bytes >= 0 {
             let mut excess =
                 i128::from(self.size_bytes()) - i128::from(self.config.retention_bytes);
             let mut by_size = 0;
-            for segment in &self.segments {
+            for (i, segment) in self.segments.iter().enumerate() {
                 let size = i128::from(segment.size());
-                if segment.is_empty() || excess - size < 0 {
+                if (segment.is_empty() && i == last) || excess - size < 0 {
                     break;
                 }
                 excess -= size;
@@ -90,7 +100,7 @@ impl PartitionLog {
         if deletable == 0 {
             return Ok(0);
         }
-        if deletable == self.segments.len() {
+        if deletable > last {
             // Every segment, the non-empty active one included: roll so it can go.
             self.roll(now_ms)?;
         }

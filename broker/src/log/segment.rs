@@ -167,8 +167,7 @@ impl Segment {
         let mut seg = Segment::assemble(dir, path, file, base_offset, created, modified);
         let idx = &mut seg.idx;
         let (end, stop) = scan(
-            &seg.file,
-            &seg.path,
+            Target::new(&seg.file, &seg.path, base_offset),
             0,
             len,
             base_offset,
@@ -233,8 +232,7 @@ impl Segment {
         let mut first = true;
         let mut misplaced = false;
         let (end, stop) = scan(
-            &seg.file,
-            &seg.path,
+            Target::new(&seg.file, &seg.path, base_offset),
             start,
             len,
             idx.next_offset,
@@ -261,8 +259,7 @@ impl Segment {
     /// [`LogError::Io`] on a read error; [`LogError::CorruptRecord`] if a header is bad.
     pub fn for_each_header(&self, visit: &mut dyn FnMut(&BatchHeader)) -> Result<(), LogError> {
         let (_, stop) = scan(
-            &self.file,
-            &self.path,
+            Target::new(&self.file, &self.path, self.idx.base_offset),
             0,
             self.size,
             self.idx.base_offset,
@@ -567,14 +564,14 @@ fn file_times(file: &File, path: &Path, now_ms: i64) -> Result<(u64, i64, i64), 
 /// backwards (base offset below `next_offset`), its position would not fit the index, or
 /// (with `verify`) its CRC does not match.
 fn scan(
-    file: &File,
-    path: &Path,
+    target: Target<'_>,
     from: u64,
     len: u64,
     mut next_offset: i64,
     verify: bool,
     mut visit: impl FnMut(u64, &BatchHeader),
 ) -> Result<(u64, ScanStop), LogError> {
+    let Target { file, path, base } = target;
     let mut reader = ChunkReader {
         file,
         path,
@@ -622,6 +619,17 @@ fn scan(
         if pos > u64::from(u32::MAX) {
             return Ok((pos, Some("segment larger than 4 GiB".into())));
         }
+        let relative_last = i128::from(header.base_offset) + i128::from(header.last_offset_delta)
+            - i128::from(base);
+        if relative_last > i128::from(u32::MAX) {
+            return Ok((
+                pos,
+                Some(format!(
+                    "batch at offset {} is too far past the segment base {base}",
+                    header.base_offset
+                )),
+            ));
+        }
         if verify {
             if let Err(e) = verify_crc(&header, reader.get(pos, header.total_size())?) {
                 return Ok((pos, Some(e.to_string())));
@@ -632,6 +640,19 @@ fn scan(
         pos += size;
     }
     Ok((pos, None))
+}
+
+/// The segment file a [`scan`] walks, and its base offset.
+struct Target<'a> {
+    file: &'a File,
+    path: &'a Path,
+    base: i64,
+}
+
+impl<'a> Target<'a> {
+    fn new(file: &'a File, path: &'a Path, base: i64) -> Self {
+        Target { file, path, base }
+    }
 }
 
 /// Positional reads through a chunk buffer, so scanning small batches costs few syscalls.
