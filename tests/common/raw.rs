@@ -76,6 +76,17 @@ impl RawClient {
 
 /// Builds an uncompressed RecordBatch v2 with the given values (no keys) and timestamps.
 pub fn record_batch(values: &[&[u8]], base_timestamp: i64) -> Bytes {
+    idempotent_batch(values, base_timestamp, -1, -1, -1)
+}
+
+/// Like [`record_batch`], stamped with an idempotent producer's id, epoch and first sequence.
+pub fn idempotent_batch(
+    values: &[&[u8]],
+    base_timestamp: i64,
+    producer_id: i64,
+    epoch: i16,
+    base_sequence: i32,
+) -> Bytes {
     let mut records = BytesMut::new();
     for (i, v) in values.iter().enumerate() {
         let mut rec = BytesMut::new();
@@ -95,9 +106,9 @@ pub fn record_batch(values: &[&[u8]], base_timestamp: i64) -> Bytes {
     body.put_i32(n - 1);
     body.put_i64(base_timestamp);
     body.put_i64(base_timestamp + i64::from(n - 1));
-    body.put_i64(-1);
-    body.put_i16(-1);
-    body.put_i32(-1);
+    body.put_i64(producer_id);
+    body.put_i16(epoch);
+    body.put_i32(base_sequence);
     body.put_i32(n);
     body.put_slice(&records);
     let mut batch = BytesMut::new();

@@ -9,13 +9,22 @@ use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, Pr
 use super::RequestContext;
 
 /// Handles an InitProducerId request.
-pub async fn handle(ctx: &RequestContext<'_>, req: InitProducerIdRequest) -> InitProducerIdResponse {
+pub async fn handle(
+    ctx: &RequestContext<'_>,
+    req: InitProducerIdRequest,
+) -> InitProducerIdResponse {
     let state = ctx.state;
     let mut r = InitProducerIdResponse::default()
         .with_producer_id(ProducerId(-1))
         .with_producer_epoch(-1);
+    if req.transactional_id.as_ref().is_some_and(|t| t.is_empty()) {
+        // Kafka's rule: null means idempotent only; an empty transactional id is an error.
+        r.error_code = ResponseError::InvalidRequest.code();
+        return r;
+    }
     if req.transactional_id.is_some()
-        && (req.transaction_timeout_ms <= 0 || req.transaction_timeout_ms > state.config.transaction_max_timeout_ms)
+        && (req.transaction_timeout_ms <= 0
+            || req.transaction_timeout_ms > state.config.transaction_max_timeout_ms)
     {
         r.error_code = ResponseError::InvalidTransactionTimeout.code();
         return r;
