@@ -14,9 +14,14 @@ use rdkafka::producer::FutureRecord;
 use rdkafka::Offset;
 
 fn produce_req(topic: &str, records: bytes::Bytes) -> ProduceRequest {
-    ProduceRequest::default().with_acks(-1).with_timeout_ms(5000).with_topic_data(vec![TopicProduceData::default()
-        .with_name(TopicName(StrBytes::from_string(topic.to_string())))
-        .with_partition_data(vec![PartitionProduceData::default().with_index(0).with_records(Some(records))])])
+    ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(5000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(0)
+                .with_records(Some(records))])])
 }
 
 /// Produces `n` records with rdkafka, then checks they can all be read back.
@@ -24,15 +29,25 @@ async fn still_serving(bs: &str, topic: &str, before: usize, n: usize) {
     let producer = producer(bs, &[]);
     for i in 0..n {
         producer
-            .send(FutureRecord::<(), _>::to(topic).payload(&format!("ok-{}", before + i)), Duration::from_secs(10))
+            .send(
+                FutureRecord::<(), _>::to(topic).payload(&format!("ok-{}", before + i)),
+                Duration::from_secs(10),
+            )
             .await
             .expect("broker still accepts produce");
     }
     let (bs, topic) = (bs.to_string(), topic.to_string());
     let total = before + n;
-    let msgs = tokio::task::spawn_blocking(move || consume(&bs, &topic, &[0], Offset::Beginning, total)).await.unwrap();
+    let msgs =
+        tokio::task::spawn_blocking(move || consume(&bs, &topic, &[0], Offset::Beginning, total))
+            .await
+            .unwrap();
     let expected: Vec<String> = (0..total).map(|i| format!("ok-{i}")).collect();
-    assert_eq!(values(&msgs), expected, "everything stored before the bad input is intact");
+    assert_eq!(
+        values(&msgs),
+        expected,
+        "everything stored before the bad input is intact"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -45,17 +60,23 @@ async fn garbage_truncated_oversized_and_unknown_requests_only_hurt_their_sender
 
     // Random bytes that parse as a huge length.
     let mut c = RawClient::connect(&bs).await;
-    c.write_raw(&[0x7f, 0x13, 0x88, 0x01, 0xde, 0xad, 0xbe, 0xef]).await.unwrap();
+    c.write_raw(&[0x7f, 0x13, 0x88, 0x01, 0xde, 0xad, 0xbe, 0xef])
+        .await
+        .unwrap();
     assert!(c.closed_by_peer().await, "oversized frame must disconnect");
 
     // A frame whose body is garbage: unknown API key.
     let mut c = RawClient::connect(&bs).await;
-    c.write_raw(&[0, 0, 0, 12, 0x7f, 0x00, 0, 1, 0, 0, 0, 1, 0xff, 0xff, 1, 2]).await.unwrap();
+    c.write_raw(&[0, 0, 0, 12, 0x7f, 0x00, 0, 1, 0, 0, 0, 1, 0xff, 0xff, 1, 2])
+        .await
+        .unwrap();
     assert!(c.closed_by_peer().await, "unknown API key must disconnect");
 
     // A known API with a body that does not decode (Metadata v12 cut short).
     let mut c = RawClient::connect(&bs).await;
-    c.write_raw(&[0, 0, 0, 12, 0, 3, 0, 12, 0, 0, 0, 1, 0xff, 0xff, 0x00, 0x05]).await.unwrap();
+    c.write_raw(&[0, 0, 0, 12, 0, 3, 0, 12, 0, 0, 0, 1, 0xff, 0xff, 0x00, 0x05])
+        .await
+        .unwrap();
     assert!(c.closed_by_peer().await, "undecodable body must disconnect");
 
     // A negative length.
@@ -106,10 +127,15 @@ async fn a_batch_with_a_wrong_crc_is_rejected_and_nothing_is_lost() {
     let mut short = record_batch(&[b"short"], 1).to_vec();
     short.truncate(40);
     let resp: ProduceResponse = client.call(&produce_req(&topic, short.into()), 9).await;
-    assert_ne!(resp.responses[0].partition_responses[0].error_code, 0, "a truncated batch is an error");
+    assert_ne!(
+        resp.responses[0].partition_responses[0].error_code, 0,
+        "a truncated batch is an error"
+    );
 
     // The same connection still works for a good batch.
-    let resp: ProduceResponse = client.call(&produce_req(&topic, record_batch(&[b"good"], 1)), 9).await;
+    let resp: ProduceResponse = client
+        .call(&produce_req(&topic, record_batch(&[b"good"], 1)), 9)
+        .await;
     assert_eq!(resp.responses[0].partition_responses[0].error_code, 0);
     assert_eq!(resp.responses[0].partition_responses[0].base_offset, 3);
     broker.shutdown().await;
@@ -123,9 +149,16 @@ async fn batch_over_max_message_bytes_is_message_too_large() {
     create_topic(&bs, &topic, 1, &[("max.message.bytes", "1000")]).await;
     let mut client = RawClient::connect(&bs).await;
     let big = vec![b'x'; 2000];
-    let resp: ProduceResponse = client.call(&produce_req(&topic, record_batch(&[&big], 1)), 9).await;
-    assert_eq!(resp.responses[0].partition_responses[0].error_code, 10, "MESSAGE_TOO_LARGE");
-    let resp: ProduceResponse = client.call(&produce_req(&topic, record_batch(&[b"small"], 1)), 9).await;
+    let resp: ProduceResponse = client
+        .call(&produce_req(&topic, record_batch(&[&big], 1)), 9)
+        .await;
+    assert_eq!(
+        resp.responses[0].partition_responses[0].error_code, 10,
+        "MESSAGE_TOO_LARGE"
+    );
+    let resp: ProduceResponse = client
+        .call(&produce_req(&topic, record_batch(&[b"small"], 1)), 9)
+        .await;
     assert_eq!(resp.responses[0].partition_responses[0].error_code, 0);
     broker.shutdown().await;
 }

@@ -37,7 +37,11 @@ fn start_broker(extra: &[&str]) -> BrokerProcess {
         }
     };
     std::thread::spawn(move || for _ in lines.by_ref() {});
-    BrokerProcess { child, bootstrap, _dir: dir }
+    BrokerProcess {
+        child,
+        bootstrap,
+        _dir: dir,
+    }
 }
 
 fn fjord(bootstrap: &str, args: &[&str], stdin: Option<&str>) -> Output {
@@ -45,13 +49,22 @@ fn fjord(bootstrap: &str, args: &[&str], stdin: Option<&str>) -> Output {
         .args(args)
         .env("FJORD_BOOTSTRAP_SERVER", bootstrap)
         .env("NO_COLOR", "1")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn fjord");
     if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     let out = child.wait_with_output().unwrap();
     assert!(
@@ -71,8 +84,25 @@ fn readme_quickstart() {
     let broker = start_broker(&[]);
     let bs = broker.bootstrap.as_str();
     fjord(bs, &["topics", "create", "test", "--partitions", "1"], None);
-    fjord(bs, &["produce", "--topic", "test"], Some("This is a message\nThis is another message\n"));
-    let out = fjord(bs, &["consume", "--topic", "test", "--from-beginning", "--max-messages", "2", "--timeout-ms", "20000"], None);
+    fjord(
+        bs,
+        &["produce", "--topic", "test"],
+        Some("This is a message\nThis is another message\n"),
+    );
+    let out = fjord(
+        bs,
+        &[
+            "consume",
+            "--topic",
+            "test",
+            "--from-beginning",
+            "--max-messages",
+            "2",
+            "--timeout-ms",
+            "20000",
+        ],
+        None,
+    );
     assert_eq!(stdout(&out), "This is a message\nThis is another message\n");
 }
 
@@ -80,28 +110,85 @@ fn readme_quickstart() {
 fn keys_offsets_and_topic_admin() {
     let broker = start_broker(&["-o", "num.partitions=2"]);
     let bs = broker.bootstrap.as_str();
-    fjord(bs, &["topics", "create", "orders", "--partitions", "3", "--config", "retention.ms=3600000"], None);
+    fjord(
+        bs,
+        &[
+            "topics",
+            "create",
+            "orders",
+            "--partitions",
+            "3",
+            "--config",
+            "retention.ms=3600000",
+        ],
+        None,
+    );
     let list = stdout(&fjord(bs, &["topics", "list"], None));
     assert!(list.lines().any(|l| l.trim() == "orders"), "list: {list}");
     let described = stdout(&fjord(bs, &["topics", "describe", "orders"], None));
-    assert!(described.contains("retention.ms") && described.contains("3600000"), "describe: {described}");
+    assert!(
+        described.contains("retention.ms") && described.contains("3600000"),
+        "describe: {described}"
+    );
 
-    fjord(bs, &["produce", "--topic", "orders", "--partition", "1", "--key-separator", ":"], Some("k1:v1\nk2:v2\n"));
+    fjord(
+        bs,
+        &[
+            "produce",
+            "--topic",
+            "orders",
+            "--partition",
+            "1",
+            "--key-separator",
+            ":",
+        ],
+        Some("k1:v1\nk2:v2\n"),
+    );
     let out = fjord(
         bs,
-        &["consume", "--topic", "orders", "--partition", "1", "--offset", "earliest", "--print-key", "--print-offset", "--max-messages", "2", "--timeout-ms", "20000"],
+        &[
+            "consume",
+            "--topic",
+            "orders",
+            "--partition",
+            "1",
+            "--offset",
+            "earliest",
+            "--print-key",
+            "--print-offset",
+            "--max-messages",
+            "2",
+            "--timeout-ms",
+            "20000",
+        ],
         None,
     );
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
-    assert!(lines[0].contains("k1") && lines[0].contains("v1") && lines[0].contains("Offset:0"), "{text}");
-    assert!(lines[1].contains("k2") && lines[1].contains("v2") && lines[1].contains("Offset:1"), "{text}");
+    assert!(
+        lines[0].contains("k1") && lines[0].contains("v1") && lines[0].contains("Offset:0"),
+        "{text}"
+    );
+    assert!(
+        lines[1].contains("k2") && lines[1].contains("v2") && lines[1].contains("Offset:1"),
+        "{text}"
+    );
 
-    fjord(bs, &["topics", "alter", "orders", "--partitions", "5"], None);
+    fjord(
+        bs,
+        &["topics", "alter", "orders", "--partitions", "5"],
+        None,
+    );
     let described = stdout(&fjord(bs, &["topics", "describe", "orders"], None));
-    assert!(described.contains("4"), "partition 4 exists after alter: {described}");
+    assert!(
+        described.contains("4"),
+        "partition 4 exists after alter: {described}"
+    );
     fjord(bs, &["topics", "delete", "orders"], None);
     let list = stdout(&fjord(bs, &["topics", "list"], None));
-    assert!(!list.lines().any(|l| l.trim() == "orders"), "deleted: {list}");
+    assert!(
+        !list.lines().any(|l| l.trim() == "orders"),
+        "deleted: {list}"
+    );
 }

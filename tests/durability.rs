@@ -18,7 +18,11 @@ async fn produce_acked(bs: &str, topic: &str, from: usize, n: usize) {
     let mut pending = Vec::new();
     for i in from..from + n {
         let payload = format!("durable-{i}");
-        pending.push(producer.send_result(FutureRecord::<(), _>::to(topic).payload(&payload)).expect("enqueue"));
+        pending.push(
+            producer
+                .send_result(FutureRecord::<(), _>::to(topic).payload(&payload))
+                .expect("enqueue"),
+        );
     }
     for p in pending {
         p.await.expect("future").expect("acknowledged");
@@ -27,7 +31,10 @@ async fn produce_acked(bs: &str, topic: &str, from: usize, n: usize) {
 
 async fn read_all(bs: &str, topic: &str, n: usize) -> Vec<String> {
     let (bs, topic) = (bs.to_string(), topic.to_string());
-    let msgs = tokio::task::spawn_blocking(move || consume(&bs, &topic, &[0], Offset::Beginning, n)).await.unwrap();
+    let msgs =
+        tokio::task::spawn_blocking(move || consume(&bs, &topic, &[0], Offset::Beginning, n))
+            .await
+            .unwrap();
     values(&msgs)
 }
 
@@ -38,7 +45,10 @@ fn expected(n: usize) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_restart_keeps_everything() {
     let dir = tempfile::tempdir().unwrap();
-    let config = || EmbeddedConfig { data_dir: Some(dir.path().to_path_buf()), ..Default::default() };
+    let config = || EmbeddedConfig {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    };
     let broker = broker_with(config()).await;
     let topic = unique("graceful");
     create_topic(&broker.bootstrap_servers(), &topic, 1, &[]).await;
@@ -46,9 +56,15 @@ async fn graceful_restart_keeps_everything() {
     broker.shutdown().await;
 
     let broker = broker_with(config()).await;
-    assert_eq!(read_all(&broker.bootstrap_servers(), &topic, 1000).await, expected(1000));
+    assert_eq!(
+        read_all(&broker.bootstrap_servers(), &topic, 1000).await,
+        expected(1000)
+    );
     produce_acked(&broker.bootstrap_servers(), &topic, 1000, 10).await;
-    assert_eq!(read_all(&broker.bootstrap_servers(), &topic, 1010).await, expected(1010));
+    assert_eq!(
+        read_all(&broker.bootstrap_servers(), &topic, 1010).await,
+        expected(1010)
+    );
     broker.shutdown().await;
 }
 
@@ -70,9 +86,16 @@ fn spawn_broker(data_dir: &Path) -> BrokerProcess {
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = BufReader::new(stderr).lines();
     let bootstrap = loop {
-        let line = lines.next().expect("broker exited before it was ready").expect("read stderr");
+        let line = lines
+            .next()
+            .expect("broker exited before it was ready")
+            .expect("read stderr");
         if let Some(rest) = line.split("address=").nth(1) {
-            break rest.split_whitespace().next().unwrap_or_default().to_string();
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
         }
     };
     // Keep draining stderr so the child never blocks on a full pipe.
@@ -91,9 +114,15 @@ async fn sigkill_loses_nothing_acknowledged() {
     proc.child.wait().expect("reaped");
 
     let mut proc = spawn_broker(dir.path());
-    assert_eq!(read_all(&proc.bootstrap, &topic, 2000).await, expected(2000));
+    assert_eq!(
+        read_all(&proc.bootstrap, &topic, 2000).await,
+        expected(2000)
+    );
     produce_acked(&proc.bootstrap, &topic, 2000, 5).await;
-    assert_eq!(read_all(&proc.bootstrap, &topic, 2005).await, expected(2005));
+    assert_eq!(
+        read_all(&proc.bootstrap, &topic, 2005).await,
+        expected(2005)
+    );
     proc.child.kill().ok();
     proc.child.wait().ok();
 }
@@ -112,7 +141,10 @@ fn last_segment(dir: &Path, topic: &str) -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn torn_tail_is_truncated_and_the_broker_starts() {
     let dir = tempfile::tempdir().unwrap();
-    let config = || EmbeddedConfig { data_dir: Some(dir.path().to_path_buf()), ..Default::default() };
+    let config = || EmbeddedConfig {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    };
     let broker = broker_with(config()).await;
     let topic = unique("torn");
     create_topic(&broker.bootstrap_servers(), &topic, 1, &[]).await;
@@ -125,13 +157,28 @@ async fn torn_tail_is_truncated_and_the_broker_starts() {
     let mut torn = vec![0u8, 0, 0, 0, 0, 0, 0, 100, 0, 0, 1, 0, 0, 0];
     torn.extend_from_slice(&[0xab; 37]);
     use std::io::Write;
-    std::fs::OpenOptions::new().append(true).open(&seg).unwrap().write_all(&torn).unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&seg)
+        .unwrap()
+        .write_all(&torn)
+        .unwrap();
 
     let broker = broker_with(config()).await;
-    assert_eq!(std::fs::metadata(&seg).unwrap().len(), good_len, "the torn tail was cut off");
-    assert_eq!(read_all(&broker.bootstrap_servers(), &topic, 100).await, expected(100));
+    assert_eq!(
+        std::fs::metadata(&seg).unwrap().len(),
+        good_len,
+        "the torn tail was cut off"
+    );
+    assert_eq!(
+        read_all(&broker.bootstrap_servers(), &topic, 100).await,
+        expected(100)
+    );
     produce_acked(&broker.bootstrap_servers(), &topic, 100, 1).await;
-    assert_eq!(read_all(&broker.bootstrap_servers(), &topic, 101).await, expected(101));
+    assert_eq!(
+        read_all(&broker.bootstrap_servers(), &topic, 101).await,
+        expected(101)
+    );
     broker.shutdown().await;
 }
 
@@ -142,5 +189,8 @@ async fn embedded_broker_starts_fast() {
     let broker = broker().await;
     let took = start.elapsed();
     broker.shutdown().await;
-    assert!(took < Duration::from_secs(2), "embedded start took {took:?}");
+    assert!(
+        took < Duration::from_secs(2),
+        "embedded start took {took:?}"
+    );
 }

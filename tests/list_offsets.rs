@@ -20,7 +20,9 @@ async fn offsets_for_times(codec: &str) {
     for chunk in 0..10 {
         let mut pending = Vec::new();
         for i in chunk * 10..chunk * 10 + 10 {
-            let rec = FutureRecord::<(), _>::to(&topic).payload("v").timestamp(1000 + 10 * i as i64);
+            let rec = FutureRecord::<(), _>::to(&topic)
+                .payload("v")
+                .timestamp(1000 + 10 * i as i64);
             pending.push(producer.send_result(rec).expect("enqueue"));
         }
         for p in pending {
@@ -28,11 +30,21 @@ async fn offsets_for_times(codec: &str) {
         }
     }
     let consumer: BaseConsumer = client_config(&bs).create().unwrap();
-    let cases = [(0, Offset::Offset(0)), (1000, Offset::Offset(0)), (1001, Offset::Offset(1)), (1455, Offset::Offset(46)), (1990, Offset::Offset(99)), (5000, Offset::End)];
+    let cases = [
+        (0, Offset::Offset(0)),
+        (1000, Offset::Offset(0)),
+        (1001, Offset::Offset(1)),
+        (1455, Offset::Offset(46)),
+        (1990, Offset::Offset(99)),
+        (5000, Offset::End),
+    ];
     for (ts, want) in cases {
         let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(&topic, 0, Offset::Offset(ts)).unwrap();
-        let got = consumer.offsets_for_times(tpl, Duration::from_secs(5)).expect("offsets_for_times");
+        tpl.add_partition_offset(&topic, 0, Offset::Offset(ts))
+            .unwrap();
+        let got = consumer
+            .offsets_for_times(tpl, Duration::from_secs(5))
+            .expect("offsets_for_times");
         let offset = got.elements()[0].offset();
         assert_eq!(offset, want, "codec {codec}: timestamp {ts}");
     }

@@ -18,11 +18,14 @@ fn name(s: &str) -> TopicName {
 }
 
 async fn produce(client: &mut RawClient, topic: &str, values: &[&[u8]]) -> ProduceResponse {
-    let req = ProduceRequest::default().with_acks(-1).with_timeout_ms(5000).with_topic_data(vec![
-        TopicProduceData::default().with_name(name(topic)).with_partition_data(vec![
-            PartitionProduceData::default().with_index(0).with_records(Some(record_batch(values, 1_000))),
-        ]),
-    ]);
+    let req = ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(5000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(name(topic))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(0)
+                .with_records(Some(record_batch(values, 1_000)))])]);
     client.call(&req, 9).await
 }
 
@@ -33,13 +36,13 @@ fn fetch_req(topic: &str, offset: i64, max_wait_ms: i32) -> FetchRequest {
         .with_min_bytes(1)
         .with_max_bytes(1 << 20)
         .with_session_epoch(-1)
-        .with_topics(vec![FetchTopic::default().with_topic(name(topic)).with_partitions(vec![
-            FetchPartition::default()
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(name(topic))
+            .with_partitions(vec![FetchPartition::default()
                 .with_partition(0)
                 .with_fetch_offset(offset)
                 .with_partition_max_bytes(1 << 20)
-                .with_log_start_offset(-1),
-        ])])
+                .with_log_start_offset(-1)])])
 }
 
 async fn setup(topic_prefix: &str) -> (fjord_broker::EmbeddedBroker, String, RawClient) {
@@ -59,7 +62,11 @@ async fn empty_partition_has_empty_not_null_records_in_every_fetch_version() {
         let p = &resp.responses[0].partitions[0];
         assert_eq!(p.error_code, 0);
         assert_eq!(p.high_watermark, 0);
-        assert_eq!(p.records.as_ref().map(|r| r.len()), Some(0), "v{version}: records must be empty, not null");
+        assert_eq!(
+            p.records.as_ref().map(|r| r.len()),
+            Some(0),
+            "v{version}: records must be empty, not null"
+        );
     }
     broker.shutdown().await;
 }
@@ -69,11 +76,13 @@ async fn list_offsets_latest_is_the_high_watermark() {
     let (broker, topic, mut client) = setup("latest").await;
     produce(&mut client, &topic, &[b"a", b"b", b"c"]).await;
     produce(&mut client, &topic, &[b"d"]).await;
-    let req = ListOffsetsRequest::default().with_replica_id(BrokerId(-1)).with_topics(vec![ListOffsetsTopic::default()
-        .with_name(name(&topic))
-        .with_partitions(vec![
-            ListOffsetsPartition::default().with_partition_index(0).with_timestamp(-1),
-        ])]);
+    let req = ListOffsetsRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_topics(vec![ListOffsetsTopic::default()
+            .with_name(name(&topic))
+            .with_partitions(vec![ListOffsetsPartition::default()
+                .with_partition_index(0)
+                .with_timestamp(-1)])]);
     let resp: ListOffsetsResponse = client.call(&req, 7).await;
     let latest = resp.topics[0].partitions[0].offset;
     let fetched: FetchResponse = client.call(&fetch_req(&topic, 0, 0), 12).await;
@@ -88,10 +97,20 @@ async fn fetch_inside_a_batch_returns_that_whole_batch() {
     produce(&mut client, &topic, &[b"0", b"1", b"2", b"3", b"4"]).await;
     produce(&mut client, &topic, &[b"5", b"6"]).await;
     let resp: FetchResponse = client.call(&fetch_req(&topic, 3, 0), 12).await;
-    let records = resp.responses[0].partitions[0].records.clone().expect("records");
-    assert_eq!(batch_base_offsets(records), vec![0, 5], "the batch holding offset 3 starts at 0");
+    let records = resp.responses[0].partitions[0]
+        .records
+        .clone()
+        .expect("records");
+    assert_eq!(
+        batch_base_offsets(records),
+        vec![0, 5],
+        "the batch holding offset 3 starts at 0"
+    );
     let resp: FetchResponse = client.call(&fetch_req(&topic, 6, 0), 12).await;
-    let records = resp.responses[0].partitions[0].records.clone().expect("records");
+    let records = resp.responses[0].partitions[0]
+        .records
+        .clone()
+        .expect("records");
     assert_eq!(batch_base_offsets(records), vec![5]);
     broker.shutdown().await;
 }
@@ -110,9 +129,15 @@ async fn waiting_fetch_wakes_when_data_arrives() {
     let resp: FetchResponse = client.call(&fetch_req(&topic, 0, 30_000), 12).await;
     let waited = start.elapsed();
     writer.await.unwrap();
-    let records = resp.responses[0].partitions[0].records.clone().expect("records");
+    let records = resp.responses[0].partitions[0]
+        .records
+        .clone()
+        .expect("records");
     assert_eq!(batch_base_offsets(records), vec![0]);
-    assert!(waited < Duration::from_secs(15), "fetch slept out max_wait_ms ({waited:?}) instead of waking");
+    assert!(
+        waited < Duration::from_secs(15),
+        "fetch slept out max_wait_ms ({waited:?}) instead of waking"
+    );
     broker.shutdown().await;
 }
 
@@ -123,12 +148,20 @@ async fn api_versions_above_our_range_gets_v0_error_35_with_ranges() {
     // A hand-made v99 ApiVersions request: key 18, version 99, correlation 7, null client id.
     let frame = [0, 0, 0, 10, 0, 18, 0, 99, 0, 0, 0, 7, 0xff, 0xff];
     client.write_raw(&frame).await.unwrap();
-    let mut resp = client.read_frame().await.expect("a response, not a disconnect");
+    let mut resp = client
+        .read_frame()
+        .await
+        .expect("a response, not a disconnect");
     use bytes::Buf;
     assert_eq!(resp.get_i32(), 7, "correlation id");
-    let body = <ApiVersionsResponse as kafka_protocol::protocol::Decodable>::decode(&mut resp, 0).unwrap();
+    let body =
+        <ApiVersionsResponse as kafka_protocol::protocol::Decodable>::decode(&mut resp, 0).unwrap();
     assert_eq!(body.error_code, 35);
-    let produce = body.api_keys.iter().find(|k| k.api_key == 0).expect("Produce advertised");
+    let produce = body
+        .api_keys
+        .iter()
+        .find(|k| k.api_key == 0)
+        .expect("Produce advertised");
     assert_eq!((produce.min_version, produce.max_version), (3, 9));
     broker.shutdown().await;
 }
@@ -137,7 +170,9 @@ async fn api_versions_above_our_range_gets_v0_error_35_with_ranges() {
 async fn metadata_and_describe_cluster_report_the_same_real_cluster_id() {
     let broker = broker().await;
     let mut client = RawClient::connect(&broker.bootstrap_servers()).await;
-    let md: MetadataResponse = client.call(&MetadataRequest::default().with_topics(None), 12).await;
+    let md: MetadataResponse = client
+        .call(&MetadataRequest::default().with_topics(None), 12)
+        .await;
     let dc: DescribeClusterResponse = client.call(&DescribeClusterRequest::default(), 1).await;
     let id = md.cluster_id.expect("cluster id").to_string();
     assert_eq!(id.len(), 32);
@@ -149,28 +184,57 @@ async fn metadata_and_describe_cluster_report_the_same_real_cluster_id() {
 #[tokio::test]
 async fn create_topics_validates_like_kafka() {
     use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
-    let broker = broker_with(fjord_broker::EmbeddedConfig { num_partitions: 4, ..Default::default() }).await;
+    let broker = broker_with(fjord_broker::EmbeddedConfig {
+        num_partitions: 4,
+        ..Default::default()
+    })
+    .await;
     let mut client = RawClient::connect(&broker.bootstrap_servers()).await;
-    let topic = |n: &str, parts: i32, rf: i16| CreatableTopic::default().with_name(name(n)).with_num_partitions(parts).with_replication_factor(rf);
+    let topic = |n: &str, parts: i32, rf: i16| {
+        CreatableTopic::default()
+            .with_name(name(n))
+            .with_num_partitions(parts)
+            .with_replication_factor(rf)
+    };
     let good = unique("good");
     let only_validated = unique("validated");
-    let req = CreateTopicsRequest::default().with_timeout_ms(5000).with_topics(vec![
-        topic("bad/name", 1, 1),
-        topic(&good, -1, -1),
-        topic("bad-config", 1, 1).with_configs(vec![CreatableTopicConfig::default()
-            .with_name(StrBytes::from_static_str("no.such.config"))
-            .with_value(Some(StrBytes::from_static_str("1")))]),
-        topic("too-many-replicas", 1, 3),
-    ]);
+    let req = CreateTopicsRequest::default()
+        .with_timeout_ms(5000)
+        .with_topics(vec![
+            topic("bad/name", 1, 1),
+            topic(&good, -1, -1),
+            topic("bad-config", 1, 1).with_configs(vec![CreatableTopicConfig::default()
+                .with_name(StrBytes::from_static_str("no.such.config"))
+                .with_value(Some(StrBytes::from_static_str("1")))]),
+            topic("too-many-replicas", 1, 3),
+        ]);
     let resp: CreateTopicsResponse = client.call(&req, 7).await;
     let codes: Vec<i16> = resp.topics.iter().map(|t| t.error_code).collect();
     assert_eq!(codes, vec![17, 0, 40, 38]);
-    assert_eq!(resp.topics[1].num_partitions, 4, "-1 means the broker default");
-    let req = CreateTopicsRequest::default().with_validate_only(true).with_topics(vec![topic(&only_validated, 2, 1)]);
+    assert_eq!(
+        resp.topics[1].num_partitions, 4,
+        "-1 means the broker default"
+    );
+    let req = CreateTopicsRequest::default()
+        .with_validate_only(true)
+        .with_topics(vec![topic(&only_validated, 2, 1)]);
     let resp: CreateTopicsResponse = client.call(&req, 7).await;
     assert_eq!(resp.topics[0].error_code, 0);
-    assert!(broker.broker().state().topics.get(&only_validated).is_none(), "validate_only created the topic");
-    let again: CreateTopicsResponse = client.call(&CreateTopicsRequest::default().with_topics(vec![topic(&good, 1, 1)]), 7).await;
+    assert!(
+        broker
+            .broker()
+            .state()
+            .topics
+            .get(&only_validated)
+            .is_none(),
+        "validate_only created the topic"
+    );
+    let again: CreateTopicsResponse = client
+        .call(
+            &CreateTopicsRequest::default().with_topics(vec![topic(&good, 1, 1)]),
+            7,
+        )
+        .await;
     assert_eq!(again.topics[0].error_code, 36, "TOPIC_ALREADY_EXISTS");
     broker.shutdown().await;
 }

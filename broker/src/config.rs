@@ -86,7 +86,9 @@ impl BrokerConfig {
                 "log.retention.minutes" => retention_minutes = Some(parse(key, value)?),
                 "log.retention.hours" => retention_hours = Some(parse(key, value)?),
                 "log.retention.bytes" => self.log_defaults.retention_bytes = parse(key, value)?,
-                "log.segment.bytes" => self.log_defaults.segment_bytes = parse_positive(key, value)?,
+                "log.segment.bytes" => {
+                    self.log_defaults.segment_bytes = parse_positive(key, value)?
+                }
                 "log.roll.ms" => self.log_defaults.segment_ms = parse_positive(key, value)?,
                 "log.roll.hours" => {
                     self.log_defaults.segment_ms =
@@ -162,10 +164,18 @@ fn split_listener<'v>(key: &str, value: &'v str) -> Result<(&'v str, u16), Broke
 fn parse_listener(key: &str, value: &str) -> Result<SocketAddr, BrokerError> {
     let (host, port) = split_listener(key, value)?;
     let host = if host.is_empty() { "0.0.0.0" } else { host };
-    let host = if host == "localhost" { "127.0.0.1" } else { host };
-    let ip = host
-        .parse()
-        .map_err(|_| invalid(key, value, "listener host must be an IP address or localhost"))?;
+    let host = if host == "localhost" {
+        "127.0.0.1"
+    } else {
+        host
+    };
+    let ip = host.parse().map_err(|_| {
+        invalid(
+            key,
+            value,
+            "listener host must be an IP address or localhost",
+        )
+    })?;
     Ok(SocketAddr::new(ip, port))
 }
 
@@ -214,6 +224,8 @@ mod tests {
             .to_string();
         assert!(err.contains("num.partitions=zero"), "{err}");
         assert!(c.apply_properties([("num.partitions", "0")]).is_err());
-        assert!(c.apply_properties([("listeners", "PLAINTEXT://nohost")]).is_err());
+        assert!(c
+            .apply_properties([("listeners", "PLAINTEXT://nohost")])
+            .is_err());
     }
 }

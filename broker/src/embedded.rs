@@ -73,7 +73,12 @@ impl EmbeddedBroker {
             auto_create_topics: config.auto_create_topics,
             ..BrokerConfig::default()
         };
-        broker_config.apply_properties(config.properties.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+        broker_config.apply_properties(
+            config
+                .properties
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        )?;
         // The listener is always ephemeral loopback, whatever the properties said.
         broker_config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         broker_config.data_dir = data_dir.clone();

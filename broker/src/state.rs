@@ -69,10 +69,13 @@ impl ProducerIds {
     pub(crate) fn open(data_dir: &Path) -> Result<Self, BrokerError> {
         let path = data_dir.join("producer-id-block");
         let next = match std::fs::read_to_string(&path) {
-            Ok(text) => text.trim().parse::<i64>().map_err(|e| BrokerError::CorruptMetadata {
-                path: path.clone(),
-                why: e.to_string(),
-            })?,
+            Ok(text) => text
+                .trim()
+                .parse::<i64>()
+                .map_err(|e| BrokerError::CorruptMetadata {
+                    path: path.clone(),
+                    why: e.to_string(),
+                })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
             Err(e) => return Err(BrokerError::storage(&path, e)),
         };

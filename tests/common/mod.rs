@@ -24,7 +24,9 @@ pub async fn broker_with(config: EmbeddedConfig) -> EmbeddedBroker {
         .with_env_filter(std::env::var("FJORD_LOG").unwrap_or_else(|_| "warn".into()))
         .with_test_writer()
         .try_init();
-    EmbeddedBroker::start(config).await.expect("embedded broker starts")
+    EmbeddedBroker::start(config)
+        .await
+        .expect("embedded broker starts")
 }
 
 pub fn client_config(bootstrap: &str) -> ClientConfig {
@@ -45,13 +47,17 @@ pub fn producer(bootstrap: &str, extra: &[(&str, &str)]) -> FutureProducer {
 }
 
 pub async fn create_topic(bootstrap: &str, name: &str, partitions: i32, configs: &[(&str, &str)]) {
-    let admin: AdminClient<DefaultClientContext> = client_config(bootstrap).create().expect("admin");
+    let admin: AdminClient<DefaultClientContext> =
+        client_config(bootstrap).create().expect("admin");
     let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
     for (k, v) in configs {
         topic = topic.set(k, v);
     }
     let res = admin
-        .create_topics(&[topic], &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))))
+        .create_topics(
+            &[topic],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+        )
         .await
         .expect("create_topics request");
     for r in res {
@@ -60,7 +66,13 @@ pub async fn create_topic(bootstrap: &str, name: &str, partitions: i32, configs:
 }
 
 /// Reads `count` messages from the given partitions starting at `offset`, with no group.
-pub fn consume(bootstrap: &str, topic: &str, partitions: &[i32], offset: Offset, count: usize) -> Vec<OwnedMessage> {
+pub fn consume(
+    bootstrap: &str,
+    topic: &str,
+    partitions: &[i32],
+    offset: Offset,
+    count: usize,
+) -> Vec<OwnedMessage> {
     consume_with(bootstrap, topic, partitions, offset, count, &[])
 }
 
@@ -95,7 +107,12 @@ pub fn consume_with(
             None => {}
         }
     }
-    assert_eq!(out.len(), count, "timed out: got {} of {count} messages", out.len());
+    assert_eq!(
+        out.len(),
+        count,
+        "timed out: got {} of {count} messages",
+        out.len()
+    );
     out
 }
 

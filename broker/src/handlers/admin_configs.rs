@@ -44,7 +44,11 @@ pub fn describe(ctx: &RequestContext<'_>, req: DescribeConfigsRequest) -> Descri
                         .describe(state.topics.log_defaults())
                         .into_iter()
                         .map(|e| {
-                            let source = if e.is_default { SOURCE_DEFAULT } else { SOURCE_TOPIC };
+                            let source = if e.is_default {
+                                SOURCE_DEFAULT
+                            } else {
+                                SOURCE_TOPIC
+                            };
                             (e.name.to_string(), e.value, source, false, e.kind_code)
                         })
                         .collect::<Vec<_>>()),
@@ -103,7 +107,10 @@ fn broker_rows(state: &BrokerState, name: &str) -> Result<Vec<Row>, TopicError> 
     if !(name.is_empty() || name == state.config.node_id.to_string()) {
         return Err(TopicError::new(
             ResponseError::InvalidRequest,
-            format!("broker '{name}' does not exist; this is broker {}", state.config.node_id),
+            format!(
+                "broker '{name}' does not exist; this is broker {}",
+                state.config.node_id
+            ),
         ));
     }
     let c = &state.config;
@@ -113,16 +120,28 @@ fn broker_rows(state: &BrokerState, name: &str) -> Result<Vec<Row>, TopicError> 
         ("node.id", c.node_id.to_string(), 3),
         ("log.dirs", c.data_dir.display().to_string(), 2),
         ("num.partitions", c.num_partitions.to_string(), 3),
-        ("auto.create.topics.enable", c.auto_create_topics.to_string(), 1),
+        (
+            "auto.create.topics.enable",
+            c.auto_create_topics.to_string(),
+            1,
+        ),
         ("default.replication.factor", "1".to_string(), 4),
         ("log.retention.ms", d.retention_ms.to_string(), 5),
         ("log.retention.bytes", d.retention_bytes.to_string(), 5),
         ("log.segment.bytes", d.segment_bytes.to_string(), 3),
         ("log.roll.ms", d.segment_ms.to_string(), 5),
         ("message.max.bytes", d.max_message_bytes.to_string(), 3),
-        ("socket.request.max.bytes", c.max_request_bytes.to_string(), 3),
+        (
+            "socket.request.max.bytes",
+            c.max_request_bytes.to_string(),
+            3,
+        ),
         ("max.connections", c.max_connections.to_string(), 3),
-        ("transaction.max.timeout.ms", c.transaction_max_timeout_ms.to_string(), 3),
+        (
+            "transaction.max.timeout.ms",
+            c.transaction_max_timeout_ms.to_string(),
+            3,
+        ),
     ];
     Ok(rows
         .into_iter()
@@ -144,21 +163,38 @@ fn apply(mut config: TopicConfig, changes: &[Change]) -> Result<TopicConfig, Top
     for (key, op, value) in changes {
         match *op {
             SET => {
-                let v = value.as_deref().ok_or_else(|| invalid(format!("SET of '{key}' needs a value")))?;
+                let v = value
+                    .as_deref()
+                    .ok_or_else(|| invalid(format!("SET of '{key}' needs a value")))?;
                 topic_config::validate(key, v).map_err(invalid)?;
                 config.overrides.insert(key.clone(), v.trim().to_string());
             }
             DELETE => {
-                topic_config::validate(key, "0").or_else(|e| if e.starts_with("unknown") { Err(e) } else { Ok(()) }).map_err(invalid)?;
+                topic_config::validate(key, "0")
+                    .or_else(|e| {
+                        if e.starts_with("unknown") {
+                            Err(e)
+                        } else {
+                            Ok(())
+                        }
+                    })
+                    .map_err(invalid)?;
                 config.overrides.remove(key);
             }
             APPEND | SUBTRACT => {
                 if !topic_config::is_list(key) {
-                    return Err(invalid(format!("'{key}' is not a list config; APPEND and SUBTRACT need one")));
+                    return Err(invalid(format!(
+                        "'{key}' is not a list config; APPEND and SUBTRACT need one"
+                    )));
                 }
                 let v = value.as_deref().unwrap_or_default();
                 let current = config.overrides.get(key).cloned().unwrap_or_default();
-                let mut items: Vec<String> = current.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+                let mut items: Vec<String> = current
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect();
                 for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                     if *op == APPEND {
                         if !items.iter().any(|i| i == item) {
@@ -200,11 +236,18 @@ fn alter_resource(
             ))
         }
         other => {
-            return Err(TopicError::new(ResponseError::InvalidRequest, format!("resource type {other} is not supported")))
+            return Err(TopicError::new(
+                ResponseError::InvalidRequest,
+                format!("resource type {other} is not supported"),
+            ))
         }
     }
     let topic = state.topics.get(name).ok_or_else(|| unknown_topic(name))?;
-    let base = if replace { TopicConfig::default() } else { topic.config() };
+    let base = if replace {
+        TopicConfig::default()
+    } else {
+        topic.config()
+    };
     let new = apply(base, changes)?;
     if !validate_only {
         topic.set_config(new, state.topics.log_defaults())?;
@@ -230,9 +273,20 @@ pub async fn alter(ctx: &RequestContext<'_>, req: AlterConfigsRequest) -> AlterC
                 let changes: Vec<Change> = res
                     .configs
                     .iter()
-                    .filter_map(|c| c.value.as_ref().map(|v| (c.name.to_string(), SET, Some(v.to_string()))))
+                    .filter_map(|c| {
+                        c.value
+                            .as_ref()
+                            .map(|v| (c.name.to_string(), SET, Some(v.to_string())))
+                    })
                     .collect();
-                let (code, msg) = error_parts(alter_resource(&state, res.resource_type, &res.resource_name, &changes, true, req.validate_only));
+                let (code, msg) = error_parts(alter_resource(
+                    &state,
+                    res.resource_type,
+                    &res.resource_name,
+                    &changes,
+                    true,
+                    req.validate_only,
+                ));
                 alter_configs_response::AlterConfigsResourceResponse::default()
                     .with_error_code(code)
                     .with_error_message(msg)
@@ -246,7 +300,10 @@ pub async fn alter(ctx: &RequestContext<'_>, req: AlterConfigsRequest) -> AlterC
 }
 
 /// Handles an IncrementalAlterConfigs request.
-pub async fn incremental_alter(ctx: &RequestContext<'_>, req: IncrementalAlterConfigsRequest) -> IncrementalAlterConfigsResponse {
+pub async fn incremental_alter(
+    ctx: &RequestContext<'_>,
+    req: IncrementalAlterConfigsRequest,
+) -> IncrementalAlterConfigsResponse {
     let state = ctx.state.clone();
     let work = move || {
         let responses = req
@@ -256,9 +313,22 @@ pub async fn incremental_alter(ctx: &RequestContext<'_>, req: IncrementalAlterCo
                 let changes: Vec<Change> = res
                     .configs
                     .iter()
-                    .map(|c| (c.name.to_string(), c.config_operation, c.value.as_ref().map(|v| v.to_string())))
+                    .map(|c| {
+                        (
+                            c.name.to_string(),
+                            c.config_operation,
+                            c.value.as_ref().map(|v| v.to_string()),
+                        )
+                    })
                     .collect();
-                let (code, msg) = error_parts(alter_resource(&state, res.resource_type, &res.resource_name, &changes, false, req.validate_only));
+                let (code, msg) = error_parts(alter_resource(
+                    &state,
+                    res.resource_type,
+                    &res.resource_name,
+                    &changes,
+                    false,
+                    req.validate_only,
+                ));
                 incremental_alter_configs_response::AlterConfigsResourceResponse::default()
                     .with_error_code(code)
                     .with_error_message(msg)
@@ -281,7 +351,11 @@ mod tests {
 
     #[test]
     fn incremental_operations() {
-        let c = apply(TopicConfig::default(), &[change("retention.ms", SET, Some("1000"))]).unwrap();
+        let c = apply(
+            TopicConfig::default(),
+            &[change("retention.ms", SET, Some("1000"))],
+        )
+        .unwrap();
         assert_eq!(c.overrides["retention.ms"], "1000");
         let c = apply(c, &[change("cleanup.policy", APPEND, Some("compact"))]).unwrap();
         assert_eq!(c.overrides["cleanup.policy"], "compact");

@@ -9,7 +9,10 @@ use super::RequestContext;
 use crate::topics::{unknown_topic, TopicError};
 
 /// Handles a CreatePartitions request.
-pub async fn handle(ctx: &RequestContext<'_>, req: CreatePartitionsRequest) -> CreatePartitionsResponse {
+pub async fn handle(
+    ctx: &RequestContext<'_>,
+    req: CreatePartitionsRequest,
+) -> CreatePartitionsResponse {
     let state = ctx.state.clone();
     let work = move || {
         let results = req
@@ -20,7 +23,11 @@ pub async fn handle(ctx: &RequestContext<'_>, req: CreatePartitionsRequest) -> C
                     None => Err(unknown_topic(&t.name)),
                     Some(topic) if t.count <= topic.partition_count() => Err(TopicError::new(
                         ResponseError::InvalidPartitions,
-                        format!("topic '{}' already has {} partitions; ask for more than that", topic.name, topic.partition_count()),
+                        format!(
+                            "topic '{}' already has {} partitions; ask for more than that",
+                            topic.name,
+                            topic.partition_count()
+                        ),
                     )),
                     Some(_) if req.validate_only => Ok(()),
                     Some(topic) => topic.add_partitions(t.count, state.topics.log_defaults()),

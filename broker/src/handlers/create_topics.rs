@@ -3,7 +3,9 @@
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
-use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
+use kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use kafka_protocol::protocol::StrBytes;
 
@@ -29,19 +31,34 @@ pub async fn handle(ctx: &RequestContext<'_>, req: CreateTopicsRequest) -> Creat
     tokio::task::spawn_blocking(work).await.unwrap_or_default()
 }
 
-fn create_one(state: &BrokerState, t: CreatableTopic, validate_only: bool, duplicate: bool) -> CreatableTopicResult {
+fn create_one(
+    state: &BrokerState,
+    t: CreatableTopic,
+    validate_only: bool,
+    duplicate: bool,
+) -> CreatableTopicResult {
     let mut result = CreatableTopicResult::default()
         .with_name(t.name.clone())
         .with_num_partitions(-1)
         .with_replication_factor(-1);
     let outcome = (|| -> Result<(), TopicError> {
         if duplicate {
-            return Err(TopicError::new(ResponseError::InvalidRequest, format!("topic '{}' appears twice in the request", &*t.name)));
+            return Err(TopicError::new(
+                ResponseError::InvalidRequest,
+                format!("topic '{}' appears twice in the request", &*t.name),
+            ));
         }
-        validate_topic_name(&t.name).map_err(|m| TopicError::new(ResponseError::InvalidTopicException, m))?;
+        validate_topic_name(&t.name)
+            .map_err(|m| TopicError::new(ResponseError::InvalidTopicException, m))?;
         let partitions = if !t.assignments.is_empty() {
-            if t.assignments.iter().any(|a| a.broker_ids.iter().any(|b| b.0 != state.config.node_id)) {
-                return Err(TopicError::new(ResponseError::InvalidReplicaAssignment, "replica assignment names a broker that does not exist"));
+            if t.assignments
+                .iter()
+                .any(|a| a.broker_ids.iter().any(|b| b.0 != state.config.node_id))
+            {
+                return Err(TopicError::new(
+                    ResponseError::InvalidReplicaAssignment,
+                    "replica assignment names a broker that does not exist",
+                ));
             }
             t.assignments.len() as i32
         } else if t.num_partitions == -1 {
@@ -50,23 +67,36 @@ fn create_one(state: &BrokerState, t: CreatableTopic, validate_only: bool, dupli
             t.num_partitions
         };
         if partitions < 1 {
-            return Err(TopicError::new(ResponseError::InvalidPartitions, format!("number of partitions must be at least 1, not {partitions}")));
+            return Err(TopicError::new(
+                ResponseError::InvalidPartitions,
+                format!("number of partitions must be at least 1, not {partitions}"),
+            ));
         }
         if t.assignments.is_empty() && !(t.replication_factor == -1 || t.replication_factor == 1) {
             return Err(TopicError::new(
                 ResponseError::InvalidReplicationFactor,
-                format!("replication factor {} is larger than the 1 broker available", t.replication_factor),
+                format!(
+                    "replication factor {} is larger than the 1 broker available",
+                    t.replication_factor
+                ),
             ));
         }
         let pairs: Vec<(String, String)> = t
             .configs
             .iter()
-            .filter_map(|c| c.value.as_ref().map(|v| (c.name.to_string(), v.to_string())))
+            .filter_map(|c| {
+                c.value
+                    .as_ref()
+                    .map(|v| (c.name.to_string(), v.to_string()))
+            })
             .collect();
         let config = TopicConfig::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .map_err(|m| TopicError::new(ResponseError::InvalidConfig, m))?;
         if state.topics.get(&t.name).is_some() {
-            return Err(TopicError::new(ResponseError::TopicAlreadyExists, format!("topic '{}' already exists", &*t.name)));
+            return Err(TopicError::new(
+                ResponseError::TopicAlreadyExists,
+                format!("topic '{}' already exists", &*t.name),
+            ));
         }
         result.num_partitions = partitions;
         result.replication_factor = 1;

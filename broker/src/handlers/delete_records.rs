@@ -35,7 +35,9 @@ pub async fn handle(ctx: &RequestContext<'_>, req: DeleteRecordsRequest) -> Dele
                         r
                     })
                     .collect();
-                DeleteRecordsTopicResult::default().with_name(t.name).with_partitions(partitions)
+                DeleteRecordsTopicResult::default()
+                    .with_name(t.name)
+                    .with_partitions(partitions)
             })
             .collect();
         DeleteRecordsResponse::default().with_topics(topics)

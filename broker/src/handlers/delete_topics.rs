@@ -11,13 +11,18 @@ use super::RequestContext;
 pub async fn handle(ctx: &RequestContext<'_>, req: DeleteTopicsRequest) -> DeleteTopicsResponse {
     let state = ctx.state.clone();
     let work = move || {
-        let mut targets: Vec<(Option<TopicName>, uuid::Uuid)> =
-            req.topic_names.into_iter().map(|n| (Some(n), uuid::Uuid::nil())).collect();
+        let mut targets: Vec<(Option<TopicName>, uuid::Uuid)> = req
+            .topic_names
+            .into_iter()
+            .map(|n| (Some(n), uuid::Uuid::nil()))
+            .collect();
         targets.extend(req.topics.into_iter().map(|t| (t.name, t.topic_id)));
         let results = targets
             .into_iter()
             .map(|(name, id)| {
-                let mut r = DeletableTopicResult::default().with_name(name.clone()).with_topic_id(id);
+                let mut r = DeletableTopicResult::default()
+                    .with_name(name.clone())
+                    .with_topic_id(id);
                 let topic = match &name {
                     Some(n) => state.topics.get(n),
                     None => state.topics.get_by_id(id),

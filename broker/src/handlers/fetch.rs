@@ -24,7 +24,10 @@ pub async fn handle(ctx: &RequestContext<'_>, req: FetchRequest) -> FetchRespons
     loop {
         appends.borrow_and_update();
         let (response, bytes, errors) = read_all(ctx, &req);
-        if errors || bytes >= i64::from(req.min_bytes.max(1)) || tokio::time::Instant::now() >= deadline {
+        if errors
+            || bytes >= i64::from(req.min_bytes.max(1))
+            || tokio::time::Instant::now() >= deadline
+        {
             return response;
         }
         tokio::select! {
@@ -68,7 +71,9 @@ fn read_all(ctx: &RequestContext<'_>, req: &FetchRequest) -> (FetchResponse, i64
                     data.high_watermark = hw;
                     data.last_stable_offset = hw;
                     data.log_start_offset = log.log_start_offset();
-                    let limit = usize::try_from(p.partition_max_bytes).unwrap_or(0).min(remaining);
+                    let limit = usize::try_from(p.partition_max_bytes)
+                        .unwrap_or(0)
+                        .min(remaining);
                     if limit > 0 || first_data {
                         match log.read(p.fetch_offset, limit.max(1)) {
                             Ok(bytes) if bytes.is_empty() => {}
@@ -96,5 +101,9 @@ fn read_all(ctx: &RequestContext<'_>, req: &FetchRequest) -> (FetchResponse, i64
                 .with_partitions(partitions),
         );
     }
-    (FetchResponse::default().with_responses(responses), total, errors)
+    (
+        FetchResponse::default().with_responses(responses),
+        total,
+        errors,
+    )
 }

@@ -20,9 +20,15 @@ pub async fn handle(ctx: &RequestContext<'_>, req: MetadataRequest) -> MetadataR
         None => true,
         Some(list) => list.is_empty() && ctx.version == 0,
     };
-    let auto_create = state.config.auto_create_topics && (req.allow_auto_topic_creation || ctx.version < 4);
+    let auto_create =
+        state.config.auto_create_topics && (req.allow_auto_topic_creation || ctx.version < 4);
     let topics = if all {
-        state.topics.list().iter().map(|t| describe(t, node)).collect()
+        state
+            .topics
+            .list()
+            .iter()
+            .map(|t| describe(t, node))
+            .collect()
     } else {
         req.topics
             .unwrap_or_default()
@@ -30,21 +36,33 @@ pub async fn handle(ctx: &RequestContext<'_>, req: MetadataRequest) -> MetadataR
             .map(|t| {
                 let by_name = t.name.as_ref().and_then(|n| state.topics.get(n));
                 let found = by_name.or_else(|| {
-                    if t.topic_id.is_nil() { None } else { state.topics.get_by_id(t.topic_id) }
+                    if t.topic_id.is_nil() {
+                        None
+                    } else {
+                        state.topics.get_by_id(t.topic_id)
+                    }
                 });
                 match (found, t.name) {
                     (Some(topic), _) => describe(&topic, node),
                     (None, Some(name)) if auto_create => {
-                        match state.topics.create(&name, state.config.num_partitions, TopicConfig::default()) {
+                        match state.topics.create(
+                            &name,
+                            state.config.num_partitions,
+                            TopicConfig::default(),
+                        ) {
                             Ok(topic) => describe(&topic, node),
                             // Lost a race with another creator: describe what is there now.
-                            Err(_) if state.topics.get(&name).is_some() => {
-                                state.topics.get(&name).map(|t| describe(&t, node)).unwrap_or_default()
-                            }
+                            Err(_) if state.topics.get(&name).is_some() => state
+                                .topics
+                                .get(&name)
+                                .map(|t| describe(&t, node))
+                                .unwrap_or_default(),
                             Err(e) => error_topic(Some(name), t.topic_id, e.code),
                         }
                     }
-                    (None, name) => error_topic(name, t.topic_id, ResponseError::UnknownTopicOrPartition),
+                    (None, name) => {
+                        error_topic(name, t.topic_id, ResponseError::UnknownTopicOrPartition)
+                    }
                 }
             })
             .collect()
@@ -58,7 +76,11 @@ pub async fn handle(ctx: &RequestContext<'_>, req: MetadataRequest) -> MetadataR
         .with_cluster_id(Some(StrBytes::from_string(state.cluster_id.clone())))
         .with_controller_id(node)
         .with_topics(topics)
-        .with_cluster_authorized_operations(if req.include_cluster_authorized_operations { ALL_OPERATIONS } else { i32::MIN })
+        .with_cluster_authorized_operations(if req.include_cluster_authorized_operations {
+            ALL_OPERATIONS
+        } else {
+            i32::MIN
+        })
 }
 
 /// Every operation allowed (no ACLs yet): bits 2..=14 of Kafka's AclOperation.
@@ -85,7 +107,11 @@ fn describe(topic: &Topic, node: BrokerId) -> MetadataResponseTopic {
         .with_topic_authorized_operations(ALL_OPERATIONS)
 }
 
-fn error_topic(name: Option<TopicName>, id: uuid::Uuid, code: ResponseError) -> MetadataResponseTopic {
+fn error_topic(
+    name: Option<TopicName>,
+    id: uuid::Uuid,
+    code: ResponseError,
+) -> MetadataResponseTopic {
     let code = if name.is_some() && code == ResponseError::UnknownTopicOrPartition {
         code
     } else if name.is_none() {

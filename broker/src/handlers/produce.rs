@@ -32,7 +32,10 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> ProduceRes
                 .with_log_start_offset(-1);
             let partition = topic.as_ref().and_then(|t| t.partition(p.index));
             let outcome = match (acks_ok, partition) {
-                (false, _) => Err((ResponseError::InvalidRequiredAcks, format!("acks={} is not one of -1, 0, 1", req.acks))),
+                (false, _) => Err((
+                    ResponseError::InvalidRequiredAcks,
+                    format!("acks={} is not one of -1, 0, 1", req.acks),
+                )),
                 (true, None) => Err((
                     ResponseError::UnknownTopicOrPartition,
                     format!("topic '{}' partition {} does not exist", &*t.name, p.index),
@@ -68,9 +71,12 @@ fn append(
     partition: &crate::topics::Partition,
     records: Option<Bytes>,
 ) -> Result<(i64, i64), (ResponseError, String)> {
-    let records = records
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| (ResponseError::InvalidRecord, "produce request has no records".to_string()))?;
+    let records = records.filter(|r| !r.is_empty()).ok_or_else(|| {
+        (
+            ResponseError::InvalidRecord,
+            "produce request has no records".to_string(),
+        )
+    })?;
     // The log patches base offsets in place; the request buffer is shared, so copy once.
     let mut data = records.to_vec();
     let mut log = partition.log();

@@ -11,7 +11,9 @@ use crate::log::LogConfig;
 /// How a key's value is checked.
 #[derive(Debug, Clone, Copy)]
 enum Kind {
-    Long { min: i64 },
+    Long {
+        min: i64,
+    },
     Double,
     Bool,
     /// One of these values.
@@ -31,17 +33,14 @@ struct Key {
     fixed_default: &'static str,
 }
 
-const COMPRESSION: &[&str] = &[
-    "producer",
-    "uncompressed",
-    "gzip",
-    "snappy",
-    "lz4",
-    "zstd",
-];
+const COMPRESSION: &[&str] = &["producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"];
 
 const KEYS: &[Key] = &[
-    key("cleanup.policy", Kind::List(&["delete", "compact"]), "delete"),
+    key(
+        "cleanup.policy",
+        Kind::List(&["delete", "compact"]),
+        "delete",
+    ),
     key("compression.type", Kind::Choice(COMPRESSION), "producer"),
     key("compression.gzip.level", Kind::Long { min: -1 }, "-1"),
     key("compression.lz4.level", Kind::Long { min: 1 }, "9"),
@@ -55,14 +54,34 @@ const KEYS: &[Key] = &[
     key("leader.replication.throttled.replicas", Kind::Text, ""),
     key("local.retention.bytes", Kind::Long { min: -2 }, "-2"),
     key("local.retention.ms", Kind::Long { min: -2 }, "-2"),
-    key("max.compaction.lag.ms", Kind::Long { min: 1 }, "9223372036854775807"),
+    key(
+        "max.compaction.lag.ms",
+        Kind::Long { min: 1 },
+        "9223372036854775807",
+    ),
     key("max.message.bytes", Kind::Long { min: 0 }, ""),
     key("message.downconversion.enable", Kind::Bool, "true"),
     key("message.format.version", Kind::Text, "3.0-IV1"),
-    key("message.timestamp.after.max.ms", Kind::Long { min: 0 }, "9223372036854775807"),
-    key("message.timestamp.before.max.ms", Kind::Long { min: 0 }, "9223372036854775807"),
-    key("message.timestamp.difference.max.ms", Kind::Long { min: 0 }, "9223372036854775807"),
-    key("message.timestamp.type", Kind::Choice(&["CreateTime", "LogAppendTime"]), "CreateTime"),
+    key(
+        "message.timestamp.after.max.ms",
+        Kind::Long { min: 0 },
+        "9223372036854775807",
+    ),
+    key(
+        "message.timestamp.before.max.ms",
+        Kind::Long { min: 0 },
+        "9223372036854775807",
+    ),
+    key(
+        "message.timestamp.difference.max.ms",
+        Kind::Long { min: 0 },
+        "9223372036854775807",
+    ),
+    key(
+        "message.timestamp.type",
+        Kind::Choice(&["CreateTime", "LogAppendTime"]),
+        "CreateTime",
+    ),
     key("min.cleanable.dirty.ratio", Kind::Double, "0.5"),
     key("min.compaction.lag.ms", Kind::Long { min: 0 }, "0"),
     key("min.insync.replicas", Kind::Long { min: 1 }, "1"),
@@ -257,20 +276,28 @@ mod tests {
         assert!(validate("segment.bytes", "1").is_err());
         assert!(validate("cleanup.policy", "compact,delete").is_ok());
         assert!(validate("cleanup.policy", "shred").is_err());
-        assert!(validate("no.such.key", "1").unwrap_err().contains("unknown"));
+        assert!(validate("no.such.key", "1")
+            .unwrap_err()
+            .contains("unknown"));
     }
 
     #[test]
     fn overrides_reach_the_log_config() {
-        let c = TopicConfig::from_pairs([("retention.ms", "5000"), ("segment.bytes", "1024")])
-            .unwrap();
+        let c =
+            TopicConfig::from_pairs([("retention.ms", "5000"), ("segment.bytes", "1024")]).unwrap();
         let log = c.log_config(&LogConfig::default());
         assert_eq!(log.retention_ms, 5000);
         assert_eq!(log.segment_bytes, 1024);
         let described = c.describe(&LogConfig::default());
-        let seg = described.iter().find(|e| e.name == "segment.bytes").unwrap();
+        let seg = described
+            .iter()
+            .find(|e| e.name == "segment.bytes")
+            .unwrap();
         assert_eq!((seg.value.as_str(), seg.is_default), ("1024", false));
-        let pol = described.iter().find(|e| e.name == "cleanup.policy").unwrap();
+        let pol = described
+            .iter()
+            .find(|e| e.name == "cleanup.policy")
+            .unwrap();
         assert_eq!((pol.value.as_str(), pol.is_default), ("delete", true));
     }
 }

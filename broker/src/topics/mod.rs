@@ -62,7 +62,10 @@ pub fn validate_topic_name(name: &str) -> Result<(), String> {
         return Err(format!("topic name '{name}' is not allowed"));
     }
     if name.len() > 249 {
-        return Err(format!("topic name is {} characters; at most 249 are allowed", name.len()));
+        return Err(format!(
+            "topic name is {} characters; at most 249 are allowed",
+            name.len()
+        ));
     }
     if let Some(c) = name
         .chars()
@@ -107,7 +110,9 @@ impl Topic {
     /// The partition with this index.
     pub fn partition(&self, index: i32) -> Option<Arc<Partition>> {
         let parts = self.partitions.read().unwrap_or_else(|p| p.into_inner());
-        usize::try_from(index).ok().and_then(|i| parts.get(i).cloned())
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| parts.get(i).cloned())
     }
 
     /// All partitions, in index order.
@@ -120,12 +125,18 @@ impl Topic {
 
     /// How many partitions the topic has.
     pub fn partition_count(&self) -> i32 {
-        self.partitions.read().unwrap_or_else(|p| p.into_inner()).len() as i32
+        self.partitions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .len() as i32
     }
 
     /// The topic's explicitly set configs.
     pub fn config(&self) -> TopicConfig {
-        self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Whether this is one of the broker's own topics.
@@ -167,7 +178,10 @@ impl Topic {
         if total <= current {
             return Err(TopicError::new(
                 ResponseError::InvalidPartitions,
-                format!("topic '{}' has {current} partitions; the new count {total} must be larger", self.name),
+                format!(
+                    "topic '{}' has {current} partitions; the new count {total} must be larger",
+                    self.name
+                ),
             ));
         }
         for index in current..total {
@@ -179,7 +193,11 @@ impl Topic {
     }
 }
 
-fn open_partition(topic_dir: &Path, index: i32, config: LogConfig) -> Result<Arc<Partition>, BrokerError> {
+fn open_partition(
+    topic_dir: &Path,
+    index: i32,
+    config: LogConfig,
+) -> Result<Arc<Partition>, BrokerError> {
     let log = PartitionLog::open(&topic_dir.join(index.to_string()), config, now_ms())?;
     Ok(Arc::new(Partition {
         index,
@@ -277,8 +295,14 @@ impl TopicRegistry {
     /// # Errors
     /// INVALID_TOPIC_EXCEPTION for a bad name, TOPIC_ALREADY_EXISTS, INVALID_PARTITIONS,
     /// storage errors.
-    pub fn create(&self, name: &str, partitions: i32, config: TopicConfig) -> Result<Arc<Topic>, TopicError> {
-        validate_topic_name(name).map_err(|m| TopicError::new(ResponseError::InvalidTopicException, m))?;
+    pub fn create(
+        &self,
+        name: &str,
+        partitions: i32,
+        config: TopicConfig,
+    ) -> Result<Arc<Topic>, TopicError> {
+        validate_topic_name(name)
+            .map_err(|m| TopicError::new(ResponseError::InvalidTopicException, m))?;
         if partitions < 1 {
             return Err(TopicError::new(
                 ResponseError::InvalidPartitions,
@@ -360,7 +384,12 @@ pub fn unknown_topic(name: &str) -> TopicError {
     )
 }
 
-fn load_topic(dir: &Path, name: &str, meta: &Path, defaults: &LogConfig) -> Result<Topic, BrokerError> {
+fn load_topic(
+    dir: &Path,
+    name: &str,
+    meta: &Path,
+    defaults: &LogConfig,
+) -> Result<Topic, BrokerError> {
     let corrupt = |why: String| BrokerError::CorruptMetadata {
         path: meta.to_path_buf(),
         why,
@@ -375,7 +404,12 @@ fn load_topic(dir: &Path, name: &str, meta: &Path, defaults: &LogConfig) -> Resu
             .ok_or_else(|| corrupt(format!("line '{line}' is not key=value")))?;
         match k {
             "id" => id = Some(Uuid::parse_str(v).map_err(|e| corrupt(format!("bad id: {e}")))?),
-            "partitions" => count = Some(v.parse::<i32>().map_err(|e| corrupt(format!("bad partitions: {e}")))?),
+            "partitions" => {
+                count = Some(
+                    v.parse::<i32>()
+                        .map_err(|e| corrupt(format!("bad partitions: {e}")))?,
+                )
+            }
             _ => match k.strip_prefix("config.") {
                 Some(key) => overrides.push((key.to_string(), v.to_string())),
                 None => return Err(corrupt(format!("unknown key '{k}'"))),
