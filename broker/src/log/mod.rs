@@ -50,8 +50,10 @@
 //!   [`PartitionLog::maybe_flush`] (which the broker calls periodically and every append calls)
 //!   once the oldest unflushed append is `flush_ms` old. The defaults (`u64::MAX`, `i64::MAX`)
 //!   never force one: set `flush_messages = 1` to fsync every append.
-//! - [`PartitionLog::close`] always flushes. Rolling a segment does not fsync (it would stall
-//!   appends on a large fsync); the rolled segment is synced by the next flush.
+//! - [`PartitionLog::close`] (or [`PartitionLog::shutdown`] for a log behind a mutex) always
+//!   flushes, then writes the producer snapshot and the clean-shutdown marker. Rolling a
+//!   segment does not fsync (it would stall appends on a large fsync); the rolled segment is
+//!   synced by the next flush.
 //!
 //! # Files
 //!

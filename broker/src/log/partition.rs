@@ -53,6 +53,8 @@ pub struct PartitionLog {
     pub(super) clock_ms: i64,
     /// Segment files were created or removed since the directory was last fsynced.
     pub(super) dir_unsynced: bool,
+    /// The clean-shutdown marker exists (written by `shutdown`); removed before any change.
+    pub(super) clean_marker: bool,
 }
 
 impl PartitionLog {
@@ -113,6 +115,7 @@ impl PartitionLog {
         for (pos, header) in &batches {
             set_base_offset(&mut records[*pos..], header.base_offset);
         }
+        self.mark_dirty()?;
         let first_offset = self.log_end_offset();
         self.maybe_roll(records.len() as u64, next - 1, now_ms)?;
         let interval = self.config.index_interval_bytes;
@@ -318,6 +321,7 @@ impl PartitionLog {
 
     /// Seals the active segment and starts a new one at the log end offset.
     pub(super) fn roll(&mut self, now_ms: i64) -> Result<(), LogError> {
+        self.mark_dirty()?;
         let base = self.log_end_offset();
         self.active_mut().seal()?;
         let segment = Segment::create(&self.dir, base, now_ms)?;
@@ -593,5 +597,28 @@ mod tests {
         log.maybe_flush(NOW + 1_010).unwrap();
         assert_eq!(log.unflushed_records, 0);
         assert!(log.segments.iter().all(|s| !s.needs_sync()));
+    }
+
+    /// Rough append throughput; run with
+    /// `cargo test -p fjord-broker --release --lib append_throughput -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn append_throughput() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), LogConfig::default(), NOW).unwrap();
+        let template = batch(&BatchSpec::sized(1000, 100, NOW, 0));
+        let batches = 2000;
+        let start = std::time::Instant::now();
+        for _ in 0..batches {
+            let mut b = template.clone();
+            log.append(&mut b, NOW).unwrap();
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let records = f64::from(batches) * 1000.0;
+        println!(
+            "{:.2} M records/s, {:.0} MB/s",
+            records / secs / 1e6,
+            records * template.len() as f64 / 1000.0 / secs / 1e6
+        );
     }
 }

@@ -114,6 +114,7 @@ impl PartitionLog {
             first_unflushed_ms: None,
             clock_ms: now_ms,
             dir_unsynced: false,
+            clean_marker: false,
         };
         log.log_start_offset = checkpoint
             .unwrap_or(i64::MIN)
@@ -146,18 +147,43 @@ impl PartitionLog {
     }
 
     /// Flushes everything, writes the producer snapshot and the clean-shutdown marker, so the
-    /// next open can trust the index files.
+    /// next open can trust the index files. Same as [`shutdown`](Self::shutdown), consuming
+    /// the log.
     ///
     /// # Errors
     /// [`LogError::Io`] if a flush or write fails; the log is then opened as after a crash.
     pub fn close(mut self) -> Result<(), LogError> {
+        self.shutdown()
+    }
+
+    /// [`close`](Self::close) for a log the caller cannot move out of its mutex: flushes,
+    /// writes the producer snapshot and the clean-shutdown marker, and leaves the log usable.
+    /// Any later change (append, roll, retention, DeleteRecords) removes the marker again
+    /// first, so the marker is only ever present while the files match it.
+    ///
+    /// # Errors
+    /// [`LogError::Io`] if a flush or write fails; the log is then opened as after a crash.
+    pub fn shutdown(&mut self) -> Result<(), LogError> {
         self.active_mut().seal()?;
         self.flush()?;
         let end = self.log_end_offset();
         self.producers
             .write_snapshot(&self.dir.join(PRODUCER_SNAPSHOT_FILE), end)?;
         write_file_atomically(&self.dir.join(CLEAN_SHUTDOWN_FILE), b"")?;
-        sync_dir(&self.dir)
+        sync_dir(&self.dir)?;
+        self.clean_marker = true;
+        Ok(())
+    }
+
+    /// Removes the clean-shutdown marker before the first change after
+    /// [`shutdown`](Self::shutdown). Costs one branch when there is no marker.
+    pub(super) fn mark_dirty(&mut self) -> Result<(), LogError> {
+        if self.clean_marker {
+            remove_if_exists(&self.dir.join(CLEAN_SHUTDOWN_FILE))?;
+            sync_dir(&self.dir)?;
+            self.clean_marker = false;
+        }
+        Ok(())
     }
 
     /// Drops every segment and starts an empty one at `offset` (the checkpointed log start
@@ -454,6 +480,21 @@ mod tests {
             crate::log::BatchHeader::parse(&bytes).unwrap().base_offset,
             log.segments[1].base_offset()
         );
+    }
+
+    #[test]
+    fn shutdown_in_place_then_more_writes_removes_the_marker() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = filled(dir.path());
+        log.shutdown().unwrap();
+        assert!(dir.path().join(CLEAN_SHUTDOWN_FILE).exists());
+        append_values(&mut log, &[b"late"]);
+        assert!(!dir.path().join(CLEAN_SHUTDOWN_FILE).exists());
+        log.shutdown().unwrap();
+        drop(log);
+        let log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        assert_eq!(log.log_end_offset(), 61);
+        assert_eq!(consume_all(&log, 1 << 20).len(), 61);
     }
 
     #[test]

@@ -31,6 +31,7 @@ impl PartitionLog {
         if target <= self.log_start_offset {
             return Ok(self.log_start_offset);
         }
+        self.mark_dirty()?;
         write_checkpoint(&self.dir, target)?;
         self.log_start_offset = target;
         if target == end && !self.active().is_empty() {
@@ -132,6 +133,7 @@ impl PartitionLog {
         if count == 0 {
             return Ok(0);
         }
+        self.mark_dirty()?;
         let doomed: Vec<_> = self.segments.drain(..count).collect();
         self.log_start_offset = self.log_start_offset.max(self.segments[0].base_offset());
         self.dir_unsynced = true;
