@@ -1,5 +1,6 @@
 //! Malformed and hostile input: the offending client gets an error or is disconnected, the
 //! broker keeps serving everyone else, and nothing stored is lost.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

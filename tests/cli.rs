@@ -1,5 +1,6 @@
 //! The README quickstart, through the `fjord` binary: start `fjord broker`, create topic
 //! `test`, produce two lines, consume them from the beginning; plus topic admin commands.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Output, Stdio};

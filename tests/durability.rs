@@ -1,5 +1,6 @@
 //! Durability: everything acknowledged with acks=all survives a graceful stop, a SIGKILL of
 //! the broker process, and a torn segment tail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

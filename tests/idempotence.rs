@@ -1,6 +1,7 @@
 //! Idempotent produce at the wire level: a retried batch is not written twice (also after a
 //! restart), a gap in sequence numbers is OUT_OF_ORDER_SEQUENCE_NUMBER, an old epoch is fenced,
 //! and InitProducerId validates transaction timeouts.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! ListOffsets through librdkafka: by timestamp it returns the first offset whose timestamp is
 //! at least the one asked for, in uncompressed and compressed batches alike.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

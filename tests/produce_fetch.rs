@@ -1,5 +1,6 @@
 //! Produce and fetch through librdkafka (the `rdkafka` crate) over TCP: codecs, acks, keys,
 //! headers, timestamps, ordering and key-hash partitioning.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Wire-level checks of behaviour other Kafka-compatible brokers get wrong, using a raw
 //! Kafka-protocol client so nothing hides the bytes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -6,6 +6,7 @@
 //! Each test starts its own broker, so every test can use the topic name `test` that the
 //! programs hard-code, as a user's programs would. The venv is made once per test process; if
 //! it cannot be made the tests fail with the script's output, they never skip.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

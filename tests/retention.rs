@@ -1,5 +1,6 @@
 //! Segment roll and retention through real clients: old segments go by size and by time, the
 //! log start offset moves, and a consumer at a deleted offset resets per its policy.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Shared helpers for end-to-end tests: an embedded broker, rdkafka clients, and a raw
 //! Kafka-protocol client for checks no high-level client exposes.
+
 #![allow(dead_code, missing_docs)]
 
 pub mod raw;

@@ -58,7 +58,7 @@ pub async fn handle_request(
     let correlation_id = header.correlation_id;
     let respond =
         |key: ApiKey, body: &dyn ErasedResponse| body.encode_with(key, version, correlation_id);
-    let out = match body {
+    let out = match *body {
         Request::Produce(req) => {
             let acks = req.acks;
             let resp = produce::handle(&ctx, req).await;
