@@ -136,14 +136,16 @@ impl BatchHeader {
         self.batch_length as usize + LOG_OVERHEAD
     }
 
-    /// Offset of the last record in the batch.
+    /// Offset of the last record in the batch. Wraps rather than panics on hostile input;
+    /// the log only trusts it for batches whose offsets it assigned or checked.
     pub fn last_offset(&self) -> i64 {
-        self.base_offset + i64::from(self.last_offset_delta)
+        self.base_offset
+            .wrapping_add(i64::from(self.last_offset_delta))
     }
 
     /// Offset the batch after this one would start at.
     pub fn next_offset(&self) -> i64 {
-        self.last_offset() + 1
+        self.last_offset().wrapping_add(1)
     }
 
     /// Compression codec of the records section.
@@ -183,11 +185,11 @@ impl BatchHeader {
 
 /// `seq + delta` in Kafka's sequence space, which wraps from `i32::MAX` to 0.
 pub fn increment_sequence(seq: i32, delta: i32) -> i32 {
-    if seq > i32::MAX - delta {
-        // Both are non-negative here, so the arithmetic cannot overflow.
+    if delta >= 0 && seq > i32::MAX - delta {
+        // Here 0 <= i32::MAX - seq < delta, so this cannot overflow.
         delta - (i32::MAX - seq) - 1
     } else {
-        seq + delta
+        seq.wrapping_add(delta)
     }
 }
 

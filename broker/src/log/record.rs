@@ -46,7 +46,9 @@ pub struct Record<'a> {
 impl Record<'_> {
     /// Absolute offset of the record in a batch with this header.
     pub fn offset(&self, header: &BatchHeader) -> i64 {
-        header.base_offset + i64::from(self.offset_delta)
+        header
+            .base_offset
+            .wrapping_add(i64::from(self.offset_delta))
     }
 
     /// Timestamp of the record: the batch's max timestamp under `LogAppendTime`, else the base
@@ -279,5 +281,59 @@ mod tests {
         let items: Vec<_> = RecordIter::new(section, 2).collect();
         assert!(items[0].is_ok());
         assert!(matches!(items[1], Err(LogError::CorruptRecord(_))));
+    }
+
+    /// Decodes whatever it is given; errors are fine, panics are not.
+    fn decode_everything(bytes: &[u8]) {
+        for b in BatchIter::new(bytes) {
+            let Ok(b) = b else { break };
+            let _ = crate::log::batch::validate_produced(&b.header, b.bytes, 1 << 20);
+            let _ = (
+                b.header.last_offset(),
+                b.header.next_offset(),
+                b.header.last_sequence(),
+            );
+            if let Ok(data) = decode_records(&b, 1 << 20) {
+                for r in RecordIter::new(&data, b.header.records_count).take(10_000) {
+                    match r {
+                        Ok(r) => {
+                            let _ = (r.offset(&b.header), r.timestamp(&b.header));
+                        }
+                        Err(_) => break,
+                    }
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            decode_everything(&bytes);
+        }
+
+        #[test]
+        fn mutated_batches_never_panic(
+            codec in 0usize..6,
+            flips in proptest::collection::vec((proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>()), 1..6),
+        ) {
+            use crate::log::compression::Compression;
+            let (c, xerial) = [
+                (Compression::None, false),
+                (Compression::Gzip, false),
+                (Compression::Snappy, false),
+                (Compression::Snappy, true),
+                (Compression::Lz4, false),
+                (Compression::Zstd, false),
+            ][codec];
+            let mut spec = BatchSpec::values(&[b"alpha", b"beta", b"gamma"]).compressed(c, xerial);
+            spec.records[1].headers = vec![(b"k".to_vec(), Some(b"v".to_vec()))];
+            let mut bytes = batch(&spec);
+            for (at, x) in flips {
+                let i = at % bytes.len();
+                bytes[i] ^= x;
+            }
+            decode_everything(&bytes);
+        }
     }
 }
