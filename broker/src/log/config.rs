@@ -23,9 +23,9 @@ pub struct LogConfig {
     /// fsync after this many appended records (`flush.messages`); `u64::MAX` (the default)
     /// never forces a flush by count.
     pub flush_messages: u64,
-    /// fsync when this long has passed since the last flush, checked by
-    /// [`maybe_flush`](super::PartitionLog::maybe_flush) (`flush.ms`); `i64::MAX` (the
-    /// default) never forces a flush by time.
+    /// fsync once the oldest unflushed append is this old (`flush.ms`), checked on append
+    /// and by [`maybe_flush`](super::PartitionLog::maybe_flush); `i64::MAX` (the default)
+    /// never forces a flush by time.
     pub flush_ms: i64,
 }
 
