@@ -161,7 +161,7 @@ impl TopicAdmin {
             .create_topics([&topic], &self.options())
             .await
             .map_err(|e| Error::kafka("creating a topic", e, self.timeout))?;
-        self.single_topic_result("create topic", &spec.name, results)
+        self.single_topic_result("create", &spec.name, results)
     }
 
     /// Deletes a topic (DeleteTopics).
@@ -174,7 +174,7 @@ impl TopicAdmin {
             .delete_topics(&[topic], &self.options())
             .await
             .map_err(|e| Error::kafka("deleting a topic", e, self.timeout))?;
-        self.single_topic_result("delete topic", topic, results)
+        self.single_topic_result("delete", topic, results)
     }
 
     /// Grows a topic to `total` partitions (CreatePartitions). Partitions can
@@ -190,7 +190,7 @@ impl TopicAdmin {
             .create_partitions([&partitions], &self.options())
             .await
             .map_err(|e| Error::kafka("adding partitions", e, self.timeout))?;
-        self.single_topic_result("create partitions", topic, results)
+        self.single_topic_result("add partitions to", topic, results)
     }
 
     /// Every config of a topic with its current value (DescribeConfigs).
@@ -206,8 +206,8 @@ impl TopicAdmin {
         let resource = results
             .into_iter()
             .next()
-            .ok_or_else(|| self.missing_result("describe configs", topic))?
-            .map_err(|code| Error::admin("describe configs", topic, code, self.timeout))?;
+            .ok_or_else(|| self.missing_result("describe configs of", topic))?
+            .map_err(|code| Error::admin("describe configs of", topic, code, self.timeout))?;
         let mut configs: Vec<TopicConfig> = resource
             .entries
             .into_iter()
@@ -257,8 +257,10 @@ impl TopicAdmin {
             .map_err(|e| Error::kafka("altering topic configs", e, self.timeout))?;
         match results.into_iter().next() {
             Some(Ok(_)) => Ok(()),
-            Some(Err((_, code))) => Err(Error::admin("alter configs", topic, code, self.timeout)),
-            None => Err(self.missing_result("alter configs", topic)),
+            Some(Err((_, code))) => {
+                Err(Error::admin("alter configs of", topic, code, self.timeout))
+            }
+            None => Err(self.missing_result("alter configs of", topic)),
         }
     }
 
@@ -329,13 +331,12 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
         // Only cancelled when the runtime shuts down, tearing the caller down too.
         Err(_) => Err(Error::Kafka {
             action: "waiting for a metadata lookup".to_owned(),
-            source: rdkafka::error::KafkaError::Canceled,
+            cause: rdkafka::error::KafkaError::Canceled,
         }),
     }
 }
 
 #[cfg(test)]
-#[allow(clippy::expect_used, clippy::unwrap_used)] // Tests may panic on failure.
 mod tests {
     use super::*;
 

@@ -102,9 +102,11 @@ impl ClientSettings {
     /// Configuration for a consumer.
     ///
     /// With `group`, the consumer joins that group (`subscribe`, committed
-    /// offsets). Without it there is no `group.id` at all, so no group
-    /// coordinator is needed: the caller must `assign` partitions itself,
-    /// and offsets are neither committed nor stored.
+    /// offsets). Without it, the caller must `assign` partitions itself at
+    /// explicit offsets; nothing is committed or stored, and no group
+    /// coordinator is needed. librdkafka refuses `assign` without any
+    /// `group.id`, so such consumers get a unique throwaway one (see
+    /// [`unmanaged_group_id`]) that is never joined.
     pub fn consumer_config(&self, group: Option<&str>) -> ClientConfig {
         match group {
             Some(group) => self.config_with(&[("client.id", "fjord-consumer")], Some(group)),
@@ -114,7 +116,7 @@ impl ClientSettings {
                     ("enable.auto.commit", "false"),
                     ("enable.auto.offset.store", "false"),
                 ],
-                None,
+                Some(&unmanaged_group_id()),
             ),
         }
     }
@@ -138,9 +140,9 @@ impl ClientSettings {
     pub fn admin_client(&self) -> Result<AdminClient<DefaultClientContext>> {
         self.admin_config()
             .create()
-            .map_err(|source| Error::ClientCreation {
+            .map_err(|cause| Error::ClientCreation {
                 role: "admin client",
-                source,
+                cause,
             })
     }
 
@@ -158,6 +160,16 @@ impl ClientSettings {
         }
         config
     }
+}
+
+/// A `group.id` for a consumer that only uses `assign`: unique per call
+/// (process id and clock), prefixed `fjord-assign-` so it is recognisable in
+/// broker logs. The group is never joined and no offsets are committed to it.
+pub fn unmanaged_group_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("fjord-assign-{}-{nanos:x}", std::process::id())
 }
 
 /// Parses a `KEY=VALUE` argument, splitting at the first `=`; the key is
@@ -192,7 +204,6 @@ pub fn parse_override(input: &str) -> Result<(String, String)> {
 }
 
 #[cfg(test)]
-#[allow(clippy::expect_used, clippy::unwrap_used)] // Tests may panic on failure.
 mod tests {
     use super::*;
 
@@ -220,7 +231,8 @@ mod tests {
     #[test]
     fn consumer_without_group_needs_no_coordinator() {
         let config = ClientSettings::default().consumer_config(None);
-        assert_eq!(config.get("group.id"), None);
+        let group = config.get("group.id").expect("a throwaway group id");
+        assert!(group.starts_with("fjord-assign-"), "{group}");
         assert_eq!(config.get("enable.auto.commit"), Some("false"));
         assert_eq!(
             config.get("bootstrap.servers"),

@@ -82,9 +82,9 @@ impl Properties {
     /// UTF-8 or has a malformed escape.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| Error::ReadProperties {
+        let bytes = std::fs::read(path).map_err(|cause| Error::ReadProperties {
             path: path.to_owned(),
-            source,
+            cause,
         })?;
         let origin = path.display().to_string();
         let text = String::from_utf8(bytes).map_err(|e| {
@@ -390,7 +390,6 @@ fn unpaired_surrogate(unit: u32) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::expect_used, clippy::unwrap_used)] // Tests may panic on failure.
 mod tests {
     use super::*;
 

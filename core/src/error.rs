@@ -4,8 +4,10 @@
 //! what a user needs to fix the problem (the file and line of a bad
 //! properties entry, the topic that does not exist and how to create it,
 //! the flag to check when no broker answers) rather than a bare client code.
-//! Errors from librdkafka are kept as the `source` so `{:#}` / anyhow chains
-//! still show the underlying cause.
+//! Each message is self-contained: it already includes the underlying
+//! cause, which is kept in a `cause` field for callers that want to match
+//! on it (and deliberately not exposed as `Error::source`, so error-chain
+//! printers such as anyhow's `{:#}` do not repeat it).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,13 +22,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// A properties file could not be read from disk.
-    #[error("cannot read properties file {}: {source}", path.display())]
+    #[error("cannot read properties file {}: {cause}", path.display())]
     ReadProperties {
         /// The file that was being read.
         path: PathBuf,
         /// Why reading failed.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// Properties text is malformed (a bad `\uXXXX` escape, invalid UTF-8).
@@ -53,13 +54,15 @@ pub enum Error {
 
     /// librdkafka refused to create a client, usually because of an unknown
     /// or invalid configuration property.
-    #[error("cannot create Kafka {role}: {source}; check the -X / properties settings")]
+    #[error(
+        "cannot create Kafka {role}: {}; check the -X and --client-config settings",
+        client_config_detail(cause)
+    )]
     ClientCreation {
         /// "producer", "consumer" or "admin client".
         role: &'static str,
         /// The librdkafka error, which names the offending property.
-        #[source]
-        source: KafkaError,
+        cause: KafkaError,
     },
 
     /// No broker answered in time.
@@ -102,9 +105,9 @@ pub enum Error {
     },
 
     /// The broker rejected an admin operation.
-    #[error("{operation} for {resource} failed: {code}{hint}")]
+    #[error("cannot {operation} {resource}: {code}{hint}")]
     AdminRejected {
-        /// The operation, e.g. "create topic".
+        /// The operation as a verb phrase, e.g. "create" or "add partitions to".
         operation: &'static str,
         /// The resource, e.g. "topic 'sales'".
         resource: String,
@@ -129,13 +132,12 @@ pub enum Error {
     },
 
     /// Any other client failure, with what we were doing at the time.
-    #[error("{action}: {source}")]
+    #[error("{action}: {cause}")]
     Kafka {
         /// What was being attempted, e.g. "fetching metadata".
         action: String,
         /// The client error.
-        #[source]
-        source: KafkaError,
+        cause: KafkaError,
     },
 }
 
@@ -191,21 +193,30 @@ impl Error {
     }
 
     /// Wraps a client error, recognising "no broker reachable" failures.
-    pub(crate) fn kafka(action: impl Into<String>, source: KafkaError, timeout: Duration) -> Self {
-        let code = match &source {
+    pub(crate) fn kafka(action: impl Into<String>, cause: KafkaError, timeout: Duration) -> Self {
+        let code = match &cause {
             KafkaError::AdminOp(code) => Some(*code),
             other => other.rdkafka_error_code(),
         };
         match code {
             Some(code) if is_unreachable(code) => Error::BrokerUnreachable {
                 timeout,
-                detail: source.to_string(),
+                detail: cause.to_string(),
             },
             _ => Error::Kafka {
                 action: action.into(),
-                source,
+                cause,
             },
         }
+    }
+}
+
+/// The useful part of a client-creation error: librdkafka's own sentence
+/// for configuration errors, which names the property.
+fn client_config_detail(error: &KafkaError) -> String {
+    match error {
+        KafkaError::ClientConfig(_, description, _, _) => description.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -222,22 +233,16 @@ fn is_unreachable(code: RDKafkaErrorCode) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::expect_used, clippy::unwrap_used)] // Tests may panic on failure.
 mod tests {
     use super::*;
 
     #[test]
     fn admin_maps_common_codes_to_actionable_variants() {
         let t = Duration::from_secs(1);
-        let e = Error::admin(
-            "create topic",
-            "sales",
-            RDKafkaErrorCode::TopicAlreadyExists,
-            t,
-        );
+        let e = Error::admin("create", "sales", RDKafkaErrorCode::TopicAlreadyExists, t);
         assert!(matches!(e, Error::TopicAlreadyExists { .. }));
         let e = Error::admin(
-            "delete topic",
+            "delete",
             "sales",
             RDKafkaErrorCode::UnknownTopicOrPartition,
             t,
@@ -246,10 +251,10 @@ mod tests {
             e.to_string(),
             "topic 'sales' does not exist; create it with `fjord topics create sales`"
         );
-        let e = Error::admin("create topic", "x", RDKafkaErrorCode::OperationTimedOut, t);
+        let e = Error::admin("create", "x", RDKafkaErrorCode::OperationTimedOut, t);
         assert!(matches!(e, Error::BrokerUnreachable { .. }));
         let e = Error::admin(
-            "create partitions",
+            "add partitions to",
             "x",
             RDKafkaErrorCode::InvalidPartitions,
             t,

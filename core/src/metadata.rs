@@ -118,12 +118,12 @@ pub fn fetch_topic<C: ClientContext>(
             }
             (Some(t), None) if !t.partitions().is_empty() => return Ok(to_owned_topic(t)),
             (_, Some(code)) if code != RDKafkaErrorCode::LeaderNotAvailable => {
-                return Err(Error::admin("describe topic", topic, code, timeout))
+                return Err(Error::admin("describe", topic, code, timeout))
             }
             // Leader not available or no partitions yet: the topic is being created.
             _ if Instant::now() >= deadline => {
                 return Err(Error::admin(
-                    "describe topic",
+                    "describe",
                     topic,
                     RDKafkaErrorCode::LeaderNotAvailable,
                     timeout,
@@ -154,7 +154,6 @@ fn to_owned_topic(topic: &MetadataTopic) -> TopicMetadata {
 }
 
 #[cfg(test)]
-#[allow(clippy::expect_used, clippy::unwrap_used)] // Tests may panic on failure.
 mod tests {
     use super::*;
 

@@ -109,9 +109,9 @@ pub async fn run(args: ConsumeArgs, shutdown: CancellationToken) -> anyhow::Resu
         settings
             .consumer_config(args.group.as_deref())
             .create()
-            .map_err(|source| fjord_core::Error::ClientCreation {
+            .map_err(|cause| fjord_core::Error::ClientCreation {
                 role: "consumer",
-                source,
+                cause,
             })?,
     );
 
@@ -308,7 +308,6 @@ fn format_record(message: &impl Message, print: PrintOptions, out: &mut Vec<u8>)
 }
 
 #[cfg(test)]
-#[allow(clippy::expect_used, clippy::unwrap_used)] // Tests may panic on failure.
 mod tests {
     use super::*;
     use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};

@@ -176,9 +176,9 @@ pub async fn run(args: ProduceArgs, shutdown: CancellationToken) -> anyhow::Resu
             .create_with_context(DeliveryReporter {
                 stats: Arc::clone(&stats),
             })
-            .map_err(|source| fjord_core::Error::ClientCreation {
+            .map_err(|cause| fjord_core::Error::ClientCreation {
                 role: "producer",
-                source,
+                cause,
             })?,
     );
 
@@ -342,7 +342,6 @@ fn send(
 }
 
 #[cfg(test)]
-#[allow(clippy::expect_used, clippy::unwrap_used)] // Tests may panic on failure.
 mod tests {
     use super::*;
     use rdkafka::message::Headers;

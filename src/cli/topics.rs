@@ -257,7 +257,6 @@ async fn alter(args: AlterArgs) -> anyhow::Result<()> {
 }
 
 #[cfg(test)]
-#[allow(clippy::expect_used, clippy::unwrap_used)] // Tests may panic on failure.
 mod tests {
     use super::*;
     use fjord_core::PartitionMetadata;
