@@ -6,7 +6,9 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
+use crate::coordinator::CoordinatorConfig;
 use crate::error::BrokerError;
 use crate::log::LogConfig;
 
@@ -35,6 +37,8 @@ pub struct BrokerConfig {
     pub retention_check_interval_ms: u64,
     /// Longest transaction timeout a producer may ask for (`transaction.max.timeout.ms`).
     pub transaction_max_timeout_ms: i32,
+    /// Group coordinator settings (`group.*`, `offset.metadata.max.bytes`).
+    pub coordinator: CoordinatorConfig,
 }
 
 impl Default for BrokerConfig {
@@ -51,6 +55,7 @@ impl Default for BrokerConfig {
             max_connections: 1024,
             retention_check_interval_ms: 300_000,
             transaction_max_timeout_ms: 900_000,
+            coordinator: CoordinatorConfig::default(),
         }
     }
 }
@@ -111,6 +116,21 @@ impl BrokerConfig {
                 "max.connections" => self.max_connections = parse_positive(key, value)?,
                 "transaction.max.timeout.ms" => {
                     self.transaction_max_timeout_ms = parse_positive(key, value)?
+                }
+                "group.min.session.timeout.ms" => {
+                    self.coordinator.min_session_timeout =
+                        Duration::from_millis(parse_positive(key, value)?)
+                }
+                "group.max.session.timeout.ms" => {
+                    self.coordinator.max_session_timeout =
+                        Duration::from_millis(parse_positive(key, value)?)
+                }
+                "group.initial.rebalance.delay.ms" => {
+                    self.coordinator.initial_rebalance_delay =
+                        Duration::from_millis(parse(key, value)?)
+                }
+                "offset.metadata.max.bytes" => {
+                    self.coordinator.max_metadata_bytes = parse_positive(key, value)?
                 }
                 other => tracing::warn!(key = other, "ignoring unsupported broker config key"),
             }

@@ -9,6 +9,7 @@
 //! mirror: `PartitionLog::read` returns stored batch bytes, never re-encoded.
 
 pub mod config;
+pub mod coordinator;
 pub mod embedded;
 pub mod error;
 pub mod handlers;

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::BrokerConfig;
+use crate::coordinator::GroupCoordinator;
 use crate::error::BrokerError;
 use crate::handlers;
 use crate::protocol::read_frame;
@@ -58,7 +59,7 @@ impl Broker {
                 .await
                 .map_err(|e| BrokerError::InvalidConfig(format!("storage open panicked: {e}")))??
         };
-        let (topics, cluster_id, producer_ids) = opened;
+        let (topics, cluster_id, producer_ids, groups) = opened;
         let (advertised_host, advertised_port) = match &config.advertised {
             Some((h, p)) => (h.clone(), i32::from(*p)),
             None => (local_addr.ip().to_string(), i32::from(local_addr.port())),
@@ -70,11 +71,13 @@ impl Broker {
             advertised_host,
             advertised_port,
             producer_ids,
+            groups,
             shutdown: CancellationToken::new(),
         });
         let tracker = TaskTracker::new();
         tracker.spawn(accept_loop(listener, state.clone(), tracker.clone()));
         tracker.spawn(maintenance_loop(state.clone()));
+        tracker.spawn(coordinator_loop(state.clone()));
         tracing::info!(address = %local_addr, data_dir = %state.config.data_dir.display(), "fjord broker ready");
         Ok(Broker {
             state,
@@ -112,12 +115,12 @@ impl Broker {
             );
         }
         let state = self.state.clone();
-        let _ = tokio::task::spawn_blocking(move || state.topics.flush_all()).await;
+        let _ = tokio::task::spawn_blocking(move || state.topics.shutdown_all()).await;
         tracing::info!("fjord broker stopped");
     }
 }
 
-type Storage = (TopicRegistry, String, ProducerIds);
+type Storage = (TopicRegistry, String, ProducerIds, GroupCoordinator);
 
 fn open_storage(config: &BrokerConfig) -> Result<Storage, BrokerError> {
     std::fs::create_dir_all(&config.data_dir)
@@ -125,7 +128,8 @@ fn open_storage(config: &BrokerConfig) -> Result<Storage, BrokerError> {
     let cluster_id = load_cluster_id(&config.data_dir, config.node_id)?;
     let producer_ids = ProducerIds::open(&config.data_dir)?;
     let topics = TopicRegistry::open(&config.data_dir, config.log_defaults.clone())?;
-    Ok((topics, cluster_id, producer_ids))
+    let groups = GroupCoordinator::open(&topics, config.coordinator.clone())?;
+    Ok((topics, cluster_id, producer_ids, groups))
 }
 
 async fn accept_loop(listener: TcpListener, state: Arc<BrokerState>, tracker: TaskTracker) {
@@ -177,6 +181,7 @@ async fn serve_connection(
     stream: TcpStream,
     state: &Arc<BrokerState>,
 ) -> Result<(), ConnectionError> {
+    let peer = stream.peer_addr()?;
     stream.set_nodelay(true)?;
     let (read, write) = stream.into_split();
     let mut reader = BufReader::with_capacity(64 * 1024, read);
@@ -190,7 +195,7 @@ async fn serve_connection(
             f = read_frame(&mut reader, state.config.max_request_bytes) => f?,
         };
         let Some(frame) = frame else { break };
-        match handlers::handle_request(state, frame.freeze()).await {
+        match handlers::handle_request(state, frame.freeze(), peer).await {
             Ok(Some(response)) => writer.write_all(&response).await?,
             Ok(None) => {}
             Err(e) => {
@@ -202,6 +207,17 @@ async fn serve_connection(
     }
     writer.flush().await?;
     Ok(())
+}
+
+/// Session expiry and rebalance deadlines of consumer groups.
+async fn coordinator_loop(state: Arc<BrokerState>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = tick.tick() => state.groups.tick(),
+        }
+    }
 }
 
 /// Retention and time-based flushes, on their own blocking thread so disk work never stalls

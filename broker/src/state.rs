@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::BrokerConfig;
+use crate::coordinator::GroupCoordinator;
 use crate::error::BrokerError;
 use crate::topics::TopicRegistry;
 
@@ -25,6 +26,8 @@ pub struct BrokerState {
     pub advertised_port: i32,
     /// Producer id source.
     pub producer_ids: ProducerIds,
+    /// Consumer groups and committed offsets.
+    pub groups: GroupCoordinator,
     /// Cancelled when the broker shuts down.
     pub shutdown: CancellationToken,
 }

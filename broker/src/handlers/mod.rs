@@ -13,10 +13,18 @@ mod delete_records;
 mod delete_topics;
 mod describe_cluster;
 mod fetch;
+mod find_coordinator;
+mod group_admin;
+mod heartbeat;
 mod init_producer_id;
+mod join_group;
+mod leave_group;
 mod list_offsets;
 mod metadata;
+mod offset_commit;
+mod offset_fetch;
 mod produce;
+mod sync_group;
 
 use std::sync::Arc;
 
@@ -33,6 +41,10 @@ pub struct RequestContext<'a> {
     pub state: &'a Arc<BrokerState>,
     /// The request's API version.
     pub version: i16,
+    /// The client id from the request header.
+    pub client_id: String,
+    /// The client's address.
+    pub client_host: String,
 }
 
 /// Decodes a frame, runs its handler and returns the encoded response with its length prefix;
@@ -44,6 +56,7 @@ pub struct RequestContext<'a> {
 pub async fn handle_request(
     state: &Arc<BrokerState>,
     frame: Bytes,
+    peer: std::net::SocketAddr,
 ) -> Result<Option<BytesMut>, ProtocolError> {
     let (header, body) = match decode(frame)? {
         Decoded::ApiVersionsTooNew { correlation_id } => {
@@ -54,7 +67,12 @@ pub async fn handle_request(
         Decoded::Request { header, body } => (header, body),
     };
     let version = header.request_api_version;
-    let ctx = RequestContext { state, version };
+    let ctx = RequestContext {
+        state,
+        version,
+        client_id: header.client_id.as_deref().unwrap_or_default().to_string(),
+        client_host: format!("/{}", peer.ip()),
+    };
     let correlation_id = header.correlation_id;
     let respond =
         |key: ApiKey, body: &dyn ErasedResponse| body.encode_with(key, version, correlation_id);
@@ -106,6 +124,29 @@ pub async fn handle_request(
         Request::DescribeCluster(req) => respond(
             ApiKey::DescribeCluster,
             &describe_cluster::handle(&ctx, req),
+        ),
+        Request::FindCoordinator(req) => respond(
+            ApiKey::FindCoordinator,
+            &find_coordinator::handle(&ctx, req),
+        ),
+        Request::JoinGroup(req) => respond(ApiKey::JoinGroup, &join_group::handle(&ctx, req).await),
+        Request::SyncGroup(req) => respond(ApiKey::SyncGroup, &sync_group::handle(&ctx, req).await),
+        Request::Heartbeat(req) => respond(ApiKey::Heartbeat, &heartbeat::handle(&ctx, req)),
+        Request::LeaveGroup(req) => respond(ApiKey::LeaveGroup, &leave_group::handle(&ctx, req)),
+        Request::OffsetCommit(req) => {
+            respond(ApiKey::OffsetCommit, &offset_commit::handle(&ctx, req))
+        }
+        Request::OffsetFetch(req) => respond(ApiKey::OffsetFetch, &offset_fetch::handle(&ctx, req)),
+        Request::ListGroups(req) => respond(ApiKey::ListGroups, &group_admin::list(&ctx, req)),
+        Request::DescribeGroups(req) => {
+            respond(ApiKey::DescribeGroups, &group_admin::describe(&ctx, req))
+        }
+        Request::DeleteGroups(req) => {
+            respond(ApiKey::DeleteGroups, &group_admin::delete(&ctx, req))
+        }
+        Request::OffsetDelete(req) => respond(
+            ApiKey::OffsetDelete,
+            &group_admin::delete_offsets(&ctx, req),
         ),
     };
     out.map(Some)

@@ -62,6 +62,17 @@ pub enum Request {
     CreatePartitions(m::CreatePartitionsRequest),
     IncrementalAlterConfigs(m::IncrementalAlterConfigsRequest),
     DescribeCluster(m::DescribeClusterRequest),
+    FindCoordinator(m::FindCoordinatorRequest),
+    JoinGroup(m::JoinGroupRequest),
+    SyncGroup(m::SyncGroupRequest),
+    Heartbeat(m::HeartbeatRequest),
+    LeaveGroup(m::LeaveGroupRequest),
+    OffsetCommit(m::OffsetCommitRequest),
+    OffsetFetch(m::OffsetFetchRequest),
+    ListGroups(m::ListGroupsRequest),
+    DescribeGroups(m::DescribeGroupsRequest),
+    DeleteGroups(m::DeleteGroupsRequest),
+    OffsetDelete(m::OffsetDeleteRequest),
 }
 
 /// A frame, decoded.
@@ -124,6 +135,17 @@ pub fn decode(mut frame: Bytes) -> Result<Decoded, ProtocolError> {
         ApiKey::CreatePartitions => Request::CreatePartitions(body(buf, version)?),
         ApiKey::IncrementalAlterConfigs => Request::IncrementalAlterConfigs(body(buf, version)?),
         ApiKey::DescribeCluster => Request::DescribeCluster(body(buf, version)?),
+        ApiKey::FindCoordinator => Request::FindCoordinator(body(buf, version)?),
+        ApiKey::JoinGroup => Request::JoinGroup(body(buf, version)?),
+        ApiKey::SyncGroup => Request::SyncGroup(body(buf, version)?),
+        ApiKey::Heartbeat => Request::Heartbeat(body(buf, version)?),
+        ApiKey::LeaveGroup => Request::LeaveGroup(body(buf, version)?),
+        ApiKey::OffsetCommit => Request::OffsetCommit(body(buf, version)?),
+        ApiKey::OffsetFetch => Request::OffsetFetch(body(buf, version)?),
+        ApiKey::ListGroups => Request::ListGroups(body(buf, version)?),
+        ApiKey::DescribeGroups => Request::DescribeGroups(body(buf, version)?),
+        ApiKey::DeleteGroups => Request::DeleteGroups(body(buf, version)?),
+        ApiKey::OffsetDelete => Request::OffsetDelete(body(buf, version)?),
         other => return Err(ProtocolError::UnsupportedApi(other)),
     };
     Ok(Decoded::Request {

@@ -364,11 +364,12 @@ impl TopicRegistry {
         self.appended.subscribe()
     }
 
-    /// Flushes and closes every log (graceful shutdown).
-    pub fn flush_all(&self) {
+    /// Flushes every log and marks it cleanly shut down, so the next start trusts its index
+    /// files instead of scanning (graceful shutdown).
+    pub fn shutdown_all(&self) {
         for topic in self.list() {
             for p in topic.partitions() {
-                if let Err(e) = p.log().flush() {
+                if let Err(e) = p.log().shutdown() {
                     tracing::error!(topic = %topic.name, partition = p.index, error = %e, "flush failed");
                 }
             }

@@ -1,0 +1,163 @@
+//! Group administration: ListGroups, DescribeGroups, DeleteGroups and OffsetDelete.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
+use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
+use kafka_protocol::messages::list_groups_response::ListedGroup;
+use kafka_protocol::messages::offset_delete_response::{
+    OffsetDeleteResponsePartition, OffsetDeleteResponseTopic,
+};
+use kafka_protocol::messages::{
+    DeleteGroupsRequest, DeleteGroupsResponse, DescribeGroupsRequest, DescribeGroupsResponse,
+    GroupId, ListGroupsRequest, ListGroupsResponse, OffsetDeleteRequest, OffsetDeleteResponse,
+};
+use kafka_protocol::protocol::StrBytes;
+
+use super::RequestContext;
+
+/// Every operation allowed (no ACLs yet): bits 2..=14 of Kafka's AclOperation.
+const ALL_OPERATIONS: i32 = 0b0111_1111_1111_1100;
+
+/// Handles a ListGroups request (v4 state filter, v5 type filter).
+pub fn list(ctx: &RequestContext<'_>, req: ListGroupsRequest) -> ListGroupsResponse {
+    let groups = ctx
+        .state
+        .groups
+        .list()
+        .into_iter()
+        .filter(|(_, _, state)| {
+            req.states_filter.is_empty()
+                || req
+                    .states_filter
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(state))
+        })
+        .filter(|_| {
+            req.types_filter.is_empty()
+                || req
+                    .types_filter
+                    .iter()
+                    .any(|t| t.eq_ignore_ascii_case("classic"))
+        })
+        .map(|(id, ptype, state)| {
+            ListedGroup::default()
+                .with_group_id(GroupId(StrBytes::from_string(id)))
+                .with_protocol_type(StrBytes::from_string(ptype))
+                .with_group_state(StrBytes::from_static_str(state))
+                .with_group_type(StrBytes::from_static_str("classic"))
+        })
+        .collect();
+    ListGroupsResponse::default().with_groups(groups)
+}
+
+/// Handles a DescribeGroups request.
+pub fn describe(ctx: &RequestContext<'_>, req: DescribeGroupsRequest) -> DescribeGroupsResponse {
+    let groups = req
+        .groups
+        .into_iter()
+        .map(|id| {
+            let mut out = DescribedGroup::default().with_group_id(id.clone());
+            if req.include_authorized_operations {
+                out.authorized_operations = ALL_OPERATIONS;
+            } else {
+                out.authorized_operations = i32::MIN;
+            }
+            match ctx.state.groups.describe(&id) {
+                None => {
+                    out.group_state = StrBytes::from_static_str("Dead");
+                    if ctx.version >= 6 {
+                        out.error_code = ResponseError::GroupIdNotFound.code();
+                    }
+                }
+                Some(d) => {
+                    out.group_state = StrBytes::from_static_str(d.state);
+                    out.protocol_type = StrBytes::from_string(d.protocol_type);
+                    out.protocol_data = StrBytes::from_string(d.protocol);
+                    out.members = d
+                        .members
+                        .into_iter()
+                        .map(|(member, instance, client, host, meta, assignment)| {
+                            DescribedGroupMember::default()
+                                .with_member_id(StrBytes::from_string(member))
+                                .with_group_instance_id(instance.map(StrBytes::from_string))
+                                .with_client_id(StrBytes::from_string(client))
+                                .with_client_host(StrBytes::from_string(host))
+                                .with_member_metadata(meta)
+                                .with_member_assignment(assignment)
+                        })
+                        .collect();
+                }
+            }
+            out
+        })
+        .collect();
+    DescribeGroupsResponse::default().with_groups(groups)
+}
+
+/// Handles a DeleteGroups request.
+pub fn delete(ctx: &RequestContext<'_>, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
+    let results = req
+        .groups_names
+        .into_iter()
+        .map(|id| {
+            let code = ctx.state.groups.delete(&id).err().map_or(0, |e| e.code());
+            DeletableGroupResult::default()
+                .with_group_id(id)
+                .with_error_code(code)
+        })
+        .collect();
+    DeleteGroupsResponse::default().with_results(results)
+}
+
+/// Handles an OffsetDelete request.
+pub fn delete_offsets(ctx: &RequestContext<'_>, req: OffsetDeleteRequest) -> OffsetDeleteResponse {
+    let partitions: Vec<(String, i32)> = req
+        .topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .map(move |p| (t.name.to_string(), p.partition_index))
+        })
+        .collect();
+    let results = match ctx.state.groups.delete_offsets(&req.group_id, partitions) {
+        Ok(r) => r,
+        Err(e) => return OffsetDeleteResponse::default().with_error_code(e.code()),
+    };
+    let topics = req
+        .topics
+        .into_iter()
+        .map(|t| {
+            let parts = t
+                .partitions
+                .iter()
+                .map(|p| {
+                    let code = if ctx
+                        .state
+                        .topics
+                        .get(&t.name)
+                        .and_then(|tp| tp.partition(p.partition_index))
+                        .is_none()
+                    {
+                        ResponseError::UnknownTopicOrPartition.code()
+                    } else {
+                        results
+                            .iter()
+                            .find(|(n, i, _)| {
+                                n.as_str() == t.name.as_str() && *i == p.partition_index
+                            })
+                            .and_then(|(_, _, e)| *e)
+                            .map_or(0, |e| e.code())
+                    };
+                    OffsetDeleteResponsePartition::default()
+                        .with_partition_index(p.partition_index)
+                        .with_error_code(code)
+                })
+                .collect();
+            OffsetDeleteResponseTopic::default()
+                .with_name(t.name)
+                .with_partitions(parts)
+        })
+        .collect();
+    OffsetDeleteResponse::default().with_topics(topics)
+}
