@@ -9,8 +9,8 @@
 //! Records flow from librdkafka's prefetch queue through `recv()` to stdout,
 //! one `write` per record; stdout is line-buffered, so each record is visible
 //! as soon as it is printed. The loop stops after `--max-messages`, after
-//! `--timeout-ms` without a record, on Ctrl-C/SIGTERM, or when stdout is
-//! closed (e.g. piped into `head`).
+//! `--timeout-ms` without a record, on Ctrl-C/SIGTERM, or when the reader
+//! of stdout goes away (e.g. piped into `head`), even while idle.
 //!
 //! Exit codes: 0 when stopped by `--max-messages`, by a signal, by a closed
 //! stdout, or by `--timeout-ms` when no `--max-messages` was asked for;
@@ -97,6 +97,17 @@ enum Stop {
 /// If the client cannot be created, the topic or partition does not exist,
 /// or the broker reports a fatal error (e.g. authorization).
 pub async fn run(args: ConsumeArgs, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
+    run_with_output(args, shutdown, &mut std::io::stdout(), stdout_closed()).await
+}
+
+/// [`run`] writing records to `out` and also stopping when `out_closed`
+/// completes (the reader of `out` went away).
+async fn run_with_output(
+    args: ConsumeArgs,
+    shutdown: CancellationToken,
+    out: &mut dyn Write,
+    out_closed: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<ExitCode> {
     let reset = if args.from_beginning || args.offset == Some(StartOffset::Earliest) {
         "earliest"
     } else {
@@ -158,7 +169,11 @@ pub async fn run(args: ConsumeArgs, shutdown: CancellationToken) -> anyhow::Resu
         key: args.print_key,
     };
     let idle = args.timeout_ms.map(Duration::from_millis);
-    let loop_result = consume_loop(&consumer, print, args.max_messages, idle, &shutdown).await;
+    let limits = Limits {
+        max_messages: args.max_messages,
+        idle,
+    };
+    let loop_result = consume_loop(&consumer, print, limits, &shutdown, out, out_closed).await;
 
     let closer = Arc::clone(&consumer);
     let grouped = args.group.is_some();
@@ -190,22 +205,36 @@ pub async fn run(args: ConsumeArgs, shutdown: CancellationToken) -> anyhow::Resu
     Ok(ExitCode::SUCCESS)
 }
 
-/// Prints records until a stop condition; returns how many were printed and why it stopped.
+/// When the consume loop stops by itself.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    max_messages: Option<u64>,
+    idle: Option<Duration>,
+}
+
+/// Writes records to `out` until a stop condition; returns how many were
+/// written and why it stopped.
+///
+/// Writes are synchronous on purpose: this loop is the process's only task,
+/// and a slow reader of stdout should slow consumption down (back-pressure)
+/// rather than make records pile up in memory.
 async fn consume_loop(
     consumer: &StreamConsumer,
     print: PrintOptions,
-    max_messages: Option<u64>,
-    idle: Option<Duration>,
+    limits: Limits,
     shutdown: &CancellationToken,
+    out: &mut dyn Write,
+    out_closed: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<(u64, Stop)> {
     let mut count = 0u64;
     let mut line = Vec::new();
+    tokio::pin!(out_closed);
     loop {
-        if max_messages.is_some_and(|max| count >= max) {
+        if limits.max_messages.is_some_and(|max| count >= max) {
             return Ok((count, Stop::MaxMessages));
         }
         let next = async {
-            match idle {
+            match limits.idle {
                 Some(idle) => tokio::time::timeout(idle, consumer.recv()).await.ok(),
                 None => Some(consumer.recv().await),
             }
@@ -214,6 +243,7 @@ async fn consume_loop(
         let received = tokio::select! {
             received = next => received,
             () = shutdown.cancelled() => return Ok((count, Stop::Signal)),
+            () = &mut out_closed => return Ok((count, Stop::StdoutClosed)),
         };
         let message = match received {
             None => return Ok((count, Stop::IdleTimeout)),
@@ -225,8 +255,7 @@ async fn consume_loop(
         };
         line.clear();
         format_record(&message, print, &mut line);
-        let mut stdout = std::io::stdout().lock();
-        match stdout.write_all(&line).and_then(|()| stdout.flush()) {
+        match out.write_all(&line).and_then(|()| out.flush()) {
             Ok(()) => count += 1,
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
                 return Ok((count, Stop::StdoutClosed))
@@ -234,6 +263,36 @@ async fn consume_loop(
             Err(e) => return Err(e).context("writing to stdout"),
         }
     }
+}
+
+/// Completes when the reader of stdout goes away (e.g. `| head -3` exited),
+/// so an idle consumer exits instead of waiting for a record to fail to
+/// write. Only pipes report this; for files, terminals that stay open, or
+/// platforms without it, the future never completes.
+#[cfg(unix)]
+async fn stdout_closed() {
+    use tokio::io::unix::AsyncFd;
+    use tokio::io::Interest;
+
+    // epoll reports EPOLLERR on a pipe's write end once the read end is closed.
+    // Registering fails for regular files and /dev/null, which never close.
+    // `with_interest` is deprecated because an arbitrary `AsRawFd` may close
+    // its descriptor while registered; `Stdout` always refers to fd 1, which
+    // stays open for the life of the process, and the safe-code-only lint
+    // rules out the `unsafe` replacement.
+    #[allow(deprecated)]
+    let registered = AsyncFd::with_interest(std::io::stdout(), Interest::ERROR);
+    if let Ok(fd) = registered {
+        if fd.ready(Interest::ERROR).await.is_ok() {
+            return;
+        }
+    }
+    std::future::pending::<()>().await;
+}
+
+#[cfg(not(unix))]
+async fn stdout_closed() {
+    std::future::pending::<()>().await;
 }
 
 /// Decides whether a consume error is fatal; transient ones are logged and
@@ -310,7 +369,220 @@ fn format_record(message: &impl Message, print: PrintOptions, out: &mut Vec<u8>)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+    use fjord_broker::{EmbeddedBroker, EmbeddedConfig};
+    use fjord_core::{ClientSettings, NewTopicSpec, TopicAdmin};
     use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
+
+    fn parse(argv: &[&str]) -> Command {
+        Cli::try_parse_from(argv).unwrap().command
+    }
+
+    async fn produce(bootstrap: &str, extra: &[&str], input: &str) -> ExitCode {
+        let mut argv = vec!["fjord", "produce", "--bootstrap-server", bootstrap];
+        argv.extend(extra);
+        let Command::Produce(args) = parse(&argv) else {
+            panic!("not produce")
+        };
+        let input = std::io::Cursor::new(input.as_bytes().to_vec());
+        crate::cli::produce::run_with_input(args, CancellationToken::new(), input)
+            .await
+            .unwrap()
+    }
+
+    async fn consume(bootstrap: &str, extra: &[&str]) -> (ExitCode, String) {
+        let mut argv = vec!["fjord", "consume", "--bootstrap-server", bootstrap];
+        argv.extend(extra);
+        let Command::Consume(args) = parse(&argv) else {
+            panic!("not consume")
+        };
+        let mut out = Vec::new();
+        let code = run_with_output(
+            args,
+            CancellationToken::new(),
+            &mut out,
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
+        (code, String::from_utf8(out).unwrap())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn produce_then_consume_against_an_embedded_broker() {
+        let broker = EmbeddedBroker::start(EmbeddedConfig {
+            auto_create_topics: false,
+            ..EmbeddedConfig::default()
+        })
+        .await
+        .unwrap();
+        let bootstrap = broker.bootstrap_servers();
+        let admin = TopicAdmin::new(&ClientSettings::new(&bootstrap)).unwrap();
+        let mut spec = NewTopicSpec::new("console");
+        spec.partitions = Some(2);
+        admin.create(&spec).await.unwrap();
+
+        let code = produce(
+            &bootstrap,
+            &[
+                "--topic",
+                "console",
+                "--key-separator",
+                ":",
+                "--header",
+                "h=1",
+                "--partition",
+                "1",
+            ],
+            "k1:v1\nk2:v:2\r\n:empty-key\n",
+        )
+        .await;
+        assert_eq!(code, ExitCode::SUCCESS);
+
+        let (code, out) = consume(
+            &bootstrap,
+            &[
+                "--topic",
+                "console",
+                "--from-beginning",
+                "--max-messages",
+                "3",
+                "--timeout-ms",
+                "10000",
+                "--print-key",
+                "--print-offset",
+                "--print-headers",
+            ],
+        )
+        .await;
+        assert_eq!(code, ExitCode::SUCCESS);
+        assert_eq!(
+            out,
+            "Partition:1\tOffset:0\th:1\tk1\tv1\n\
+             Partition:1\tOffset:1\th:1\tk2\tv:2\n\
+             Partition:1\tOffset:2\th:1\t\tempty-key\n"
+        );
+
+        // A numeric start offset on one partition, stopped by the idle timeout.
+        let (code, out) = consume(
+            &bootstrap,
+            &[
+                "--topic",
+                "console",
+                "--partition",
+                "1",
+                "--offset",
+                "2",
+                "--timeout-ms",
+                "1000",
+            ],
+        )
+        .await;
+        assert_eq!((code, out.as_str()), (ExitCode::SUCCESS, "empty-key\n"));
+
+        // Fewer records than --max-messages before the timeout: exit code 1.
+        let (code, out) = consume(
+            &bootstrap,
+            &[
+                "--topic",
+                "console",
+                "--partition",
+                "0",
+                "--from-beginning",
+                "--max-messages",
+                "1",
+                "--timeout-ms",
+                "500",
+            ],
+        )
+        .await;
+        assert_eq!((code, out.as_str()), (ExitCode::FAILURE, ""));
+
+        // A line without the separator fails (exit 1) but the others are sent.
+        let code = produce(
+            &bootstrap,
+            &[
+                "--topic",
+                "console",
+                "--key-separator",
+                "=",
+                "--partition",
+                "0",
+            ],
+            "a=1\nno separator\nb=2\n",
+        )
+        .await;
+        assert_eq!(code, ExitCode::FAILURE);
+        let (_, out) = consume(
+            &bootstrap,
+            &[
+                "--topic",
+                "console",
+                "--partition",
+                "0",
+                "--offset",
+                "earliest",
+                "--max-messages",
+                "2",
+                "--timeout-ms",
+                "10000",
+            ],
+        )
+        .await;
+        assert_eq!(out, "1\n2\n");
+        broker.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn missing_topic_and_partition_are_errors() {
+        let broker = EmbeddedBroker::start(EmbeddedConfig {
+            auto_create_topics: false,
+            ..EmbeddedConfig::default()
+        })
+        .await
+        .unwrap();
+        let bootstrap = broker.bootstrap_servers();
+        let Command::Consume(args) = parse(&[
+            "fjord",
+            "consume",
+            "--bootstrap-server",
+            &bootstrap,
+            "--topic",
+            "absent",
+        ]) else {
+            panic!("not consume")
+        };
+        let err = run_with_output(
+            args,
+            CancellationToken::new(),
+            &mut Vec::new(),
+            std::future::pending(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("fjord topics create absent"),
+            "{err:#}"
+        );
+
+        let Command::Produce(args) = parse(&[
+            "fjord",
+            "produce",
+            "--bootstrap-server",
+            &bootstrap,
+            "--topic",
+            "absent",
+        ]) else {
+            panic!("not produce")
+        };
+        let input = std::io::Cursor::new(b"x\n".to_vec());
+        let err = crate::cli::produce::run_with_input(args, CancellationToken::new(), input)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("does not exist"), "{err:#}");
+        broker.shutdown().await;
+    }
 
     fn message(
         key: Option<&str>,

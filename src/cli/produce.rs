@@ -161,6 +161,16 @@ impl RecordTemplate {
 /// If the client cannot be created or the topic does not exist; individual
 /// record failures are reported on stderr and give exit code 1 instead.
 pub async fn run(args: ProduceArgs, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
+    let stdin = std::io::BufReader::with_capacity(64 * 1024, std::io::stdin());
+    run_with_input(args, shutdown, stdin).await
+}
+
+/// [`run`] reading lines from `input` instead of stdin.
+pub(super) async fn run_with_input(
+    args: ProduceArgs,
+    shutdown: CancellationToken,
+    input: impl BufRead + Send + 'static,
+) -> anyhow::Result<ExitCode> {
     let mut role_settings = Vec::new();
     if let Some(acks) = args.acks {
         role_settings.push(("acks", acks.as_config().to_owned()));
@@ -208,8 +218,7 @@ pub async fn run(args: ProduceArgs, shutdown: CancellationToken) -> anyhow::Resu
         let (producer, stats, stop) =
             (Arc::clone(&producer), Arc::clone(&stats), Arc::clone(&stop));
         move || {
-            let result =
-                read_and_send(std::io::stdin().lock(), &template, &producer, &stats, &stop);
+            let result = read_and_send(input, &template, &producer, &stats, &stop);
             // The receiver is gone only if `run` already returned; nothing to tell.
             let _ = done_tx.send(result);
         }

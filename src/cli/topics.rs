@@ -259,7 +259,91 @@ async fn alter(args: AlterArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fjord_core::PartitionMetadata;
+    use fjord_broker::{EmbeddedBroker, EmbeddedConfig};
+    use fjord_core::{ClientSettings, PartitionMetadata};
+    use std::time::Duration;
+
+    fn overrides(configs: &[TopicConfig]) -> Vec<(String, String)> {
+        configs
+            .iter()
+            .filter(|c| c.is_override)
+            .map(|c| (c.name.clone(), c.value.clone().unwrap_or_default()))
+            .collect()
+    }
+
+    fn kv(k: &str, v: &str) -> (String, String) {
+        (k.to_owned(), v.to_owned())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn admin_round_trip_against_an_embedded_broker() {
+        let broker = EmbeddedBroker::start(EmbeddedConfig {
+            auto_create_topics: false,
+            ..EmbeddedConfig::default()
+        })
+        .await
+        .unwrap();
+        let admin = TopicAdmin::new(&ClientSettings::new(broker.bootstrap_servers()))
+            .unwrap()
+            .with_timeout(Duration::from_secs(10));
+
+        let mut spec = NewTopicSpec::new("admin-round-trip");
+        spec.partitions = Some(2);
+        spec.configs = vec![kv("cleanup.policy", "compact"), kv("retention.ms", "1000")];
+        admin.create(&spec).await.unwrap();
+        let err = admin.create(&spec).await.unwrap_err();
+        assert!(matches!(err, Error::TopicAlreadyExists { .. }), "{err}");
+
+        let topic = admin.describe("admin-round-trip").await.unwrap();
+        assert_eq!(topic.partitions.len(), 2);
+        assert_eq!(topic.replication_factor(), 1);
+        let names: Vec<String> = admin
+            .list()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        assert!(names.contains(&"admin-round-trip".to_owned()), "{names:?}");
+
+        admin.add_partitions("admin-round-trip", 3).await.unwrap();
+        assert_eq!(
+            admin
+                .describe("admin-round-trip")
+                .await
+                .unwrap()
+                .partitions
+                .len(),
+            3
+        );
+        let err = admin
+            .add_partitions("admin-round-trip", 2)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("InvalidPartitions"), "{err}");
+
+        admin
+            .alter_configs(
+                "admin-round-trip",
+                &[kv("retention.ms", "5000"), kv("max.message.bytes", "2048")],
+                &["cleanup.policy".to_owned()],
+            )
+            .await
+            .unwrap();
+        let mut after = overrides(&admin.configs("admin-round-trip").await.unwrap());
+        after.sort();
+        assert_eq!(
+            after,
+            vec![kv("max.message.bytes", "2048"), kv("retention.ms", "5000")]
+        );
+
+        admin.delete("admin-round-trip").await.unwrap();
+        let err = admin.describe("admin-round-trip").await.unwrap_err();
+        assert!(matches!(err, Error::UnknownTopic { .. }), "{err}");
+        let err = admin.delete("admin-round-trip").await.unwrap_err();
+        assert!(matches!(err, Error::UnknownTopic { .. }), "{err}");
+        broker.shutdown().await;
+    }
 
     #[test]
     fn describe_lists_overrides_and_partitions() {
