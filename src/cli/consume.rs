@@ -1,10 +1,14 @@
 //! `fjord consume`: a console consumer printing one record per line.
 //!
-//! Without `--group` the consumer has no `group.id`: it looks the topic up,
+//! Without `--group` the consumer joins no group: it looks the topic up,
 //! assigns the partitions itself (all of them, or `--partition`) at the
-//! requested start offset, and never talks to a group coordinator or commits
-//! offsets. With `--group` it subscribes and lets the group assign
+//! requested start offset, and needs no group coordinator and commits
+//! nothing. (librdkafka refuses `assign` without any `group.id`, so
+//! [`ClientSettings::consumer_config`] sets a unique throwaway one that is
+//! never joined.) With `--group` it subscribes and lets the group assign
 //! partitions; consumed offsets are committed before exit.
+//!
+//! [`ClientSettings::consumer_config`]: fjord_core::ClientSettings::consumer_config
 //!
 //! Records flow from librdkafka's prefetch queue through `recv()` to stdout,
 //! one `write` per record; stdout is line-buffered, so each record is visible
