@@ -42,6 +42,11 @@ impl Member {
         for (k, v) in extra {
             c.set(*k, *v);
         }
+        if c.get("group.protocol") == Some("consumer") {
+            // KIP-848: the broker owns these; librdkafka refuses them.
+            c.remove("session.timeout.ms");
+            c.remove("heartbeat.interval.ms");
+        }
         let consumer: BaseConsumer = c.create().unwrap();
         consumer.subscribe(&[topic]).unwrap();
         let seen = Arc::new(Mutex::new(Seen::default()));
@@ -123,7 +128,10 @@ async fn wait_until(what: &str, secs: u64, check: impl Fn() -> bool) {
 
 fn broker_config() -> EmbeddedConfig {
     EmbeddedConfig {
-        properties: vec![("group.min.session.timeout.ms".into(), "1000".into())],
+        properties: vec![
+            ("group.min.session.timeout.ms".into(), "1000".into()),
+            ("group.consumer.heartbeat.interval.ms".into(), "500".into()),
+        ],
         ..Default::default()
     }
 }
@@ -356,5 +364,29 @@ async fn a_member_that_vanishes_loses_its_partitions_after_the_session_timeout()
         *seen.entry(r.2).or_default() += 1;
     }
     assert_eq!(seen.len(), 50);
+    broker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kip848_consumer_protocol_assigns_on_the_broker() {
+    let broker = broker_with(broker_config()).await;
+    let bs = broker.bootstrap_servers();
+    let topic = unique("kip848");
+    create_topic(&bs, &topic, 4, &[]).await;
+    let group = unique("g");
+    let next_gen = [("group.protocol", "consumer")];
+    let a = Member::start(&bs, &group, &topic, &next_gen);
+    wait_until("first member owns all 4", 30, || a.assignment().len() == 4).await;
+    let b = Member::start(&bs, &group, &topic, &next_gen);
+    wait_until("two members own two each", 40, || a.assignment().len() == 2 && b.assignment().len() == 2).await;
+    assert!(a.assignment().is_disjoint(&b.assignment()));
+    produce_n(&bs, &topic, 0, 400).await;
+    wait_until("all consumed", 30, || a.records().len() + b.records().len() >= 400).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let all: Vec<String> = a.records().into_iter().chain(b.records()).map(|r| r.2).collect();
+    let distinct: BTreeSet<&String> = all.iter().collect();
+    assert_eq!((all.len(), distinct.len()), (400, 400), "every record exactly once");
+    b.leave();
+    wait_until("the remaining member takes everything back", 40, || a.assignment().len() == 4).await;
     broker.shutdown().await;
 }

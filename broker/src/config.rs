@@ -129,6 +129,14 @@ impl BrokerConfig {
                     self.coordinator.initial_rebalance_delay =
                         Duration::from_millis(parse(key, value)?)
                 }
+                "group.consumer.session.timeout.ms" => {
+                    self.coordinator.consumer_session_timeout =
+                        Duration::from_millis(parse_positive(key, value)?)
+                }
+                "group.consumer.heartbeat.interval.ms" => {
+                    self.coordinator.consumer_heartbeat_interval =
+                        Duration::from_millis(parse_positive(key, value)?)
+                }
                 "offset.metadata.max.bytes" => {
                     self.coordinator.max_metadata_bytes = parse_positive(key, value)?
                 }

@@ -6,6 +6,7 @@
 //! `__consumer_offsets` before the client is answered. A periodic [`GroupCoordinator::tick`]
 //! expires members whose session ran out and ends rebalances whose deadline passed.
 
+pub mod consumer_group;
 pub mod group;
 pub mod store;
 
@@ -18,6 +19,7 @@ use kafka_protocol::error::ResponseError;
 
 use crate::error::BrokerError;
 use crate::topics::{now_ms, Partition, TopicConfig, TopicRegistry};
+pub use consumer_group::{ConsumerGroup, ConsumerMember, Heartbeat, HeartbeatReply};
 pub use group::{Group, GroupState, JoinRequest, JoinResult, Pending, SyncResult};
 pub use store::{CommittedOffset, Stored, OFFSETS_TOPIC};
 
@@ -33,6 +35,10 @@ pub struct CoordinatorConfig {
     pub initial_rebalance_delay: Duration,
     /// Longest commit metadata (`offset.metadata.max.bytes`).
     pub max_metadata_bytes: usize,
+    /// KIP-848 member session timeout (`group.consumer.session.timeout.ms`).
+    pub consumer_session_timeout: Duration,
+    /// KIP-848 heartbeat interval told to members (`group.consumer.heartbeat.interval.ms`).
+    pub consumer_heartbeat_interval: Duration,
 }
 
 impl Default for CoordinatorConfig {
@@ -42,8 +48,27 @@ impl Default for CoordinatorConfig {
             max_session_timeout: Duration::from_millis(1_800_000),
             initial_rebalance_delay: Duration::from_millis(0),
             max_metadata_bytes: 4096,
+            consumer_session_timeout: Duration::from_millis(45_000),
+            consumer_heartbeat_interval: Duration::from_millis(5_000),
         }
     }
+}
+
+/// What ConsumerGroupDescribe shows of a KIP-848 group.
+#[derive(Debug, Clone)]
+pub struct ConsumerGroupSnapshot {
+    /// Empty, Reconciling or Stable.
+    pub state: &'static str,
+    /// Group epoch.
+    pub epoch: i32,
+    /// Target assignment epoch.
+    pub assignment_epoch: i32,
+    /// Assignor name.
+    pub assignor: String,
+    /// Members.
+    pub members: Vec<ConsumerMember>,
+    /// Target assignment per member id.
+    pub target: BTreeMap<String, std::collections::BTreeSet<consumer_group::TopicPartition>>,
 }
 
 /// What DescribeGroups shows of a group.
@@ -62,6 +87,7 @@ pub struct GroupDescription {
 #[derive(Debug, Default)]
 struct Groups {
     groups: HashMap<String, Group>,
+    consumer: HashMap<String, ConsumerGroup>,
     offsets: HashMap<String, BTreeMap<(String, i32), CommittedOffset>>,
 }
 
@@ -245,7 +271,13 @@ impl GroupCoordinator {
     ) -> Result<(), ResponseError> {
         let mut g = self.lock();
         let standalone = generation < 0 && member_id.is_empty();
-        if let Some(group) = g.groups.get(group_id) {
+        if let Some(cg) = g.consumer.get(group_id).filter(|cg| !cg.members.is_empty()) {
+            match cg.members.get(member_id) {
+                Some(m) if generation <= m.epoch => {}
+                Some(_) => return Err(ResponseError::StaleMemberEpoch),
+                None => return Err(ResponseError::UnknownMemberId),
+            }
+        } else if let Some(group) = g.groups.get(group_id) {
             if standalone {
                 if !group.members.is_empty() {
                     return Err(ResponseError::UnknownMemberId);
@@ -317,25 +349,83 @@ impl GroupCoordinator {
     /// Whether a group has members or offsets.
     pub fn exists(&self, group_id: &str) -> bool {
         let g = self.lock();
-        g.groups.contains_key(group_id) || g.offsets.contains_key(group_id)
+        g.groups.contains_key(group_id)
+            || g.offsets.contains_key(group_id)
+            || g.consumer.contains_key(group_id)
     }
 
-    /// (group id, protocol type, state) of every group.
-    pub fn list(&self) -> Vec<(String, String, &'static str)> {
+    /// (group id, protocol type, state, group type "classic" or "consumer") of every group.
+    pub fn list(&self) -> Vec<(String, String, &'static str, &'static str)> {
         let g = self.lock();
-        let mut ids: Vec<&String> = g.groups.keys().chain(g.offsets.keys()).collect();
+        let mut ids: Vec<&String> = g
+            .groups
+            .keys()
+            .chain(g.offsets.keys())
+            .chain(g.consumer.keys())
+            .collect();
         ids.sort();
         ids.dedup();
         ids.into_iter()
-            .map(|id| match g.groups.get(id) {
-                Some(group) => (
+            .map(|id| match (g.consumer.get(id), g.groups.get(id)) {
+                (Some(cg), _) => (id.clone(), "consumer".to_string(), cg.state(), "consumer"),
+                (None, Some(group)) => (
                     id.clone(),
                     group.protocol_type.clone().unwrap_or_default(),
                     group.state.name(),
+                    "classic",
                 ),
-                None => (id.clone(), String::new(), GroupState::Empty.name()),
+                (None, None) => (
+                    id.clone(),
+                    String::new(),
+                    GroupState::Empty.name(),
+                    "classic",
+                ),
             })
             .collect()
+    }
+
+    /// ConsumerGroupHeartbeat (KIP-848).
+    ///
+    /// # Errors
+    /// UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH, UNSUPPORTED_ASSIGNOR, or
+    /// INCONSISTENT_GROUP_PROTOCOL when a classic group of that id has members.
+    pub fn consumer_heartbeat(
+        &self,
+        group_id: &str,
+        hb: Heartbeat,
+        metadata: &dyn Fn(&str) -> Option<(uuid::Uuid, i32)>,
+    ) -> Result<HeartbeatReply, ResponseError> {
+        let mut g = self.lock();
+        if g.groups
+            .get(group_id)
+            .is_some_and(|c| !c.members.is_empty())
+        {
+            return Err(ResponseError::InconsistentGroupProtocol);
+        }
+        let cg = g
+            .consumer
+            .entry(group_id.to_string())
+            .or_insert_with(|| ConsumerGroup::new(group_id));
+        cg.heartbeat(hb, metadata, Instant::now())
+    }
+
+    /// The heartbeat interval KIP-848 members are told to use.
+    pub fn consumer_heartbeat_interval(&self) -> Duration {
+        self.config.consumer_heartbeat_interval
+    }
+
+    /// A snapshot of a KIP-848 group for ConsumerGroupDescribe.
+    pub fn consumer_describe(&self, group_id: &str) -> Option<ConsumerGroupSnapshot> {
+        let g = self.lock();
+        let cg = g.consumer.get(group_id)?;
+        Some(ConsumerGroupSnapshot {
+            state: cg.state(),
+            epoch: cg.epoch,
+            assignment_epoch: cg.assignment_epoch,
+            assignor: cg.assignor.clone(),
+            members: cg.members.values().cloned().collect(),
+            target: cg.target.clone(),
+        })
     }
 
     /// DescribeGroups for one group; `None` when it does not exist ("Dead" to clients).
@@ -393,7 +483,12 @@ impl GroupCoordinator {
     /// NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND.
     pub fn delete(&self, group_id: &str) -> Result<(), ResponseError> {
         let mut g = self.lock();
-        if let Some(group) = g.groups.get(group_id) {
+        if let Some(cg) = g.consumer.get(group_id) {
+            if !cg.members.is_empty() {
+                return Err(ResponseError::NonEmptyGroup);
+            }
+            g.consumer.remove(group_id);
+        } else if let Some(group) = g.groups.get(group_id) {
             if !group.members.is_empty() {
                 return Err(ResponseError::NonEmptyGroup);
             }
@@ -483,6 +578,10 @@ impl GroupCoordinator {
             }
             group.maybe_complete_join(now);
             group.expire_pending_ids(now, Duration::from_secs(300));
+        }
+        let timeout = self.config.consumer_session_timeout;
+        for cg in g.consumer.values_mut() {
+            cg.expire(now, timeout);
         }
     }
 }

@@ -25,26 +25,26 @@ pub fn list(ctx: &RequestContext<'_>, req: ListGroupsRequest) -> ListGroupsRespo
         .groups
         .list()
         .into_iter()
-        .filter(|(_, _, state)| {
+        .filter(|(_, _, state, _)| {
             req.states_filter.is_empty()
                 || req
                     .states_filter
                     .iter()
                     .any(|s| s.eq_ignore_ascii_case(state))
         })
-        .filter(|_| {
+        .filter(|(_, _, _, kind)| {
             req.types_filter.is_empty()
                 || req
                     .types_filter
                     .iter()
-                    .any(|t| t.eq_ignore_ascii_case("classic"))
+                    .any(|t| t.eq_ignore_ascii_case(kind))
         })
-        .map(|(id, ptype, state)| {
+        .map(|(id, ptype, state, kind)| {
             ListedGroup::default()
                 .with_group_id(GroupId(StrBytes::from_string(id)))
                 .with_protocol_type(StrBytes::from_string(ptype))
                 .with_group_state(StrBytes::from_static_str(state))
-                .with_group_type(StrBytes::from_static_str("classic"))
+                .with_group_type(StrBytes::from_static_str(kind))
         })
         .collect();
     ListGroupsResponse::default().with_groups(groups)

@@ -7,6 +7,8 @@
 
 mod admin_configs;
 mod api_versions;
+mod consumer_group_describe;
+mod consumer_group_heartbeat;
 mod create_partitions;
 mod create_topics;
 mod delete_records;
@@ -147,6 +149,14 @@ pub async fn handle_request(
         Request::OffsetDelete(req) => respond(
             ApiKey::OffsetDelete,
             &group_admin::delete_offsets(&ctx, req),
+        ),
+        Request::ConsumerGroupHeartbeat(req) => respond(
+            ApiKey::ConsumerGroupHeartbeat,
+            &consumer_group_heartbeat::handle(&ctx, req),
+        ),
+        Request::ConsumerGroupDescribe(req) => respond(
+            ApiKey::ConsumerGroupDescribe,
+            &consumer_group_describe::handle(&ctx, req),
         ),
     };
     out.map(Some)

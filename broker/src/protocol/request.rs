@@ -73,6 +73,8 @@ pub enum Request {
     DescribeGroups(m::DescribeGroupsRequest),
     DeleteGroups(m::DeleteGroupsRequest),
     OffsetDelete(m::OffsetDeleteRequest),
+    ConsumerGroupHeartbeat(m::ConsumerGroupHeartbeatRequest),
+    ConsumerGroupDescribe(m::ConsumerGroupDescribeRequest),
 }
 
 /// A frame, decoded.
@@ -146,6 +148,8 @@ pub fn decode(mut frame: Bytes) -> Result<Decoded, ProtocolError> {
         ApiKey::DescribeGroups => Request::DescribeGroups(body(buf, version)?),
         ApiKey::DeleteGroups => Request::DeleteGroups(body(buf, version)?),
         ApiKey::OffsetDelete => Request::OffsetDelete(body(buf, version)?),
+        ApiKey::ConsumerGroupHeartbeat => Request::ConsumerGroupHeartbeat(body(buf, version)?),
+        ApiKey::ConsumerGroupDescribe => Request::ConsumerGroupDescribe(body(buf, version)?),
         other => return Err(ProtocolError::UnsupportedApi(other)),
     };
     Ok(Decoded::Request {
