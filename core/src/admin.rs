@@ -256,11 +256,29 @@ impl TopicAdmin {
             .await
             .map_err(|e| Error::kafka("altering topic configs", e, self.timeout))?;
         match results.into_iter().next() {
-            Some(Ok(_)) => Ok(()),
+            Some(Ok(_)) => {}
             Some(Err((_, code))) => {
-                Err(Error::admin("alter configs of", topic, code, self.timeout))
+                return Err(Error::admin("alter configs of", topic, code, self.timeout))
             }
-            None => Err(self.missing_result("alter configs of", topic)),
+            None => return Err(self.missing_result("alter configs of", topic)),
+        }
+        // rdkafka 0.39 reports every AlterConfigs resource as a success, whatever error code
+        // the broker sent, so read the configs back to find out whether they took.
+        let after = self.configs(topic).await?;
+        let value_of = |key: &str| after.iter().find(|c| c.name == key && c.is_override);
+        let applied = set
+            .iter()
+            .all(|(k, v)| value_of(k).is_some_and(|c| c.value.as_deref() == Some(v.as_str())))
+            && delete.iter().all(|k| value_of(k).is_none());
+        if applied {
+            Ok(())
+        } else {
+            Err(Error::AdminRejected {
+                operation: "alter configs of",
+                resource: format!("topic '{topic}'"),
+                code: rdkafka::error::RDKafkaErrorCode::InvalidConfig,
+                hint: "; the broker did not apply the change: check the config names and values (`fjord topics describe` lists them)".to_owned(),
+            })
         }
     }
 

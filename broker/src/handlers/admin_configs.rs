@@ -287,6 +287,7 @@ pub async fn alter(ctx: &RequestContext<'_>, req: AlterConfigsRequest) -> AlterC
                     true,
                     req.validate_only,
                 ));
+                tracing::debug!(resource = %res.resource_name, ?changes, code, "AlterConfigs");
                 alter_configs_response::AlterConfigsResourceResponse::default()
                     .with_error_code(code)
                     .with_error_message(msg)
