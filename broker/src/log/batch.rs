@@ -32,6 +32,8 @@ use super::error::LogError;
 pub const HEADER_SIZE: usize = 61;
 /// Bytes before `batchLength` counts: baseOffset (8) + batchLength (4).
 pub const LOG_OVERHEAD: usize = 12;
+/// Mask of the compression codec bits in the attributes.
+pub const COMPRESSION_MASK: i16 = 0x07;
 /// Byte offset of the CRC field.
 const CRC_OFFSET: usize = 17;
 /// Byte offset where the CRC-covered bytes start (the attributes field).
@@ -128,6 +130,26 @@ impl BatchHeader {
             base_sequence: be_i32(buf, 53),
             records_count: be_i32(buf, 57),
         })
+    }
+
+    /// The 61-byte wire encoding of this header, fields as they are (the CRC is not
+    /// recomputed; see [`write_crc`] once the records follow).
+    pub fn encode(&self) -> [u8; HEADER_SIZE] {
+        let mut b = [0u8; HEADER_SIZE];
+        b[0..8].copy_from_slice(&self.base_offset.to_be_bytes());
+        b[8..12].copy_from_slice(&self.batch_length.to_be_bytes());
+        b[12..16].copy_from_slice(&self.partition_leader_epoch.to_be_bytes());
+        b[16] = self.magic as u8;
+        b[CRC_OFFSET..ATTRIBUTES_OFFSET].copy_from_slice(&self.crc.to_be_bytes());
+        b[21..23].copy_from_slice(&self.attributes.to_be_bytes());
+        b[23..27].copy_from_slice(&self.last_offset_delta.to_be_bytes());
+        b[27..35].copy_from_slice(&self.base_timestamp.to_be_bytes());
+        b[35..43].copy_from_slice(&self.max_timestamp.to_be_bytes());
+        b[43..51].copy_from_slice(&self.producer_id.to_be_bytes());
+        b[51..53].copy_from_slice(&self.producer_epoch.to_be_bytes());
+        b[53..57].copy_from_slice(&self.base_sequence.to_be_bytes());
+        b[57..61].copy_from_slice(&self.records_count.to_be_bytes());
+        b
     }
 
     /// Total size of the batch in bytes, header included.
@@ -417,6 +439,7 @@ mod tests {
             let mut b = batch(&spec);
             set_base_offset(&mut b, offset);
             let h = BatchHeader::parse(&b).unwrap();
+            prop_assert_eq!(&h.encode()[..], &b[..HEADER_SIZE]);
             prop_assert_eq!(h.base_offset, offset);
             prop_assert_eq!(h.base_timestamp, ts);
             prop_assert_eq!(h.records_count as usize, values.len());

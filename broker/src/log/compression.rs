@@ -1,15 +1,16 @@
-//! Bounded decompression of a batch's records section.
+//! Bounded decompression of a batch's records section, and the compression compaction
+//! needs to write a rewritten batch back with its original codec.
 //!
 //! The log stores compressed batches as the producer sent them; it only decompresses when it
-//! must look inside (timestamp look-ups, and later compaction). The input is untrusted, so every
-//! codec stops with [`LogError::Decompression`] as soon as the output would pass the caller's
-//! `max_output` bytes, and never sizes an allocation from a length the input claims without
-//! checking it against that bound first.
+//! must look inside (timestamp look-ups, null-key checks of compacted topics, compaction). The
+//! input is untrusted, so every codec stops with [`LogError::Decompression`] as soon as the
+//! output would pass the caller's `max_output` bytes, and never sizes an allocation from a
+//! length the input claims without checking it against that bound first.
 //!
 //! Codecs: gzip (`flate2`), snappy (raw blocks as librdkafka sends them, and the xerial framing
 //! the Java client sends), lz4 (the LZ4 frame format) and zstd.
 
-use std::io::Read;
+use std::io::{Read, Write};
 
 use super::error::LogError;
 
@@ -17,6 +18,11 @@ use super::error::LogError;
 /// compatible-version as two big-endian u32.
 const XERIAL_MAGIC: &[u8; 8] = b"\x82SNAPPY\x00";
 const XERIAL_HEADER_SIZE: usize = 16;
+
+/// Block size of the xerial snappy framing (the Java client's default).
+const XERIAL_BLOCK_SIZE: usize = 32 * 1024;
+/// zstd level Kafka uses by default (`compression.zstd.level`).
+const ZSTD_LEVEL: i32 = 3;
 
 /// Smallest window log zstd accepts as a decoder limit.
 const ZSTD_MIN_WINDOW_LOG: u32 = 10;
@@ -46,7 +52,7 @@ impl Compression {
     /// # Errors
     /// [`LogError::InvalidRecord`] for the undefined ids 5-7.
     pub fn from_attributes(attributes: i16) -> Result<Compression, LogError> {
-        match attributes & 0x07 {
+        match attributes & super::batch::COMPRESSION_MASK {
             0 => Ok(Compression::None),
             1 => Ok(Compression::Gzip),
             2 => Ok(Compression::Snappy),
@@ -99,6 +105,52 @@ pub fn decompress(
     }
 }
 
+/// True if a snappy records section uses the xerial framing (the Java client's), so a
+/// rewritten batch can keep the framing its producer chose.
+pub fn is_xerial(input: &[u8]) -> bool {
+    input.len() >= XERIAL_HEADER_SIZE && input.starts_with(XERIAL_MAGIC)
+}
+
+/// Compresses a records section with `codec` the way producers do (gzip at the default
+/// level, raw or `xerial`-framed snappy, an LZ4 frame, zstd level 3). `Compression::None`
+/// copies. Used by compaction to re-encode a batch with the codec it came with.
+///
+/// # Errors
+/// The encoder's error; writing into memory does not fail in practice.
+pub fn compress(codec: Compression, data: &[u8], xerial: bool) -> std::io::Result<Vec<u8>> {
+    match codec {
+        Compression::None => Ok(data.to_vec()),
+        Compression::Gzip => {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(data)?;
+            e.finish()
+        }
+        Compression::Snappy if xerial => {
+            let mut out = XERIAL_MAGIC.to_vec();
+            out.extend(1u32.to_be_bytes());
+            out.extend(1u32.to_be_bytes());
+            for chunk in data.chunks(XERIAL_BLOCK_SIZE) {
+                let block = snap::raw::Encoder::new()
+                    .compress_vec(chunk)
+                    .map_err(std::io::Error::other)?;
+                let len = u32::try_from(block.len()).map_err(std::io::Error::other)?;
+                out.extend(len.to_be_bytes());
+                out.extend(block);
+            }
+            Ok(out)
+        }
+        Compression::Snappy => snap::raw::Encoder::new()
+            .compress_vec(data)
+            .map_err(std::io::Error::other),
+        Compression::Lz4 => {
+            let mut e = lz4_flex::frame::FrameEncoder::new(Vec::new());
+            e.write_all(data)?;
+            e.finish().map_err(std::io::Error::other)
+        }
+        Compression::Zstd => zstd::stream::encode_all(data, ZSTD_LEVEL),
+    }
+}
+
 fn too_large(max_output: usize) -> LogError {
     LogError::Decompression(format!(
         "decompressed records exceed the limit of {max_output} bytes"
@@ -122,7 +174,7 @@ fn read_bounded<R: Read>(reader: R, max_output: usize, codec: &str) -> Result<Ve
 }
 
 fn snappy(input: &[u8], max_output: usize) -> Result<Vec<u8>, LogError> {
-    if input.len() >= XERIAL_HEADER_SIZE && input.starts_with(XERIAL_MAGIC) {
+    if is_xerial(input) {
         return snappy_xerial(&input[XERIAL_HEADER_SIZE..], max_output);
     }
     let mut out = Vec::new();

@@ -2,7 +2,7 @@
 
 /// Settings of one partition log. Field names follow Kafka's topic configs
 /// (`segment.bytes`, `segment.ms`, `retention.ms`, …); [`Default`] gives Kafka's defaults.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogConfig {
     /// Roll to a new segment before an append would make the active one larger than this
     /// (`segment.bytes`, default 1 GiB). Capped at 4 GiB because index positions are `u32`.
@@ -27,10 +27,31 @@ pub struct LogConfig {
     /// and by [`maybe_flush`](super::PartitionLog::maybe_flush); `i64::MAX` (the default)
     /// never forces a flush by time.
     pub flush_ms: i64,
+    /// `cleanup.policy` includes `compact`: the log is compacted (the latest record per key
+    /// is kept, see [`PartitionLog::compaction_job`](super::PartitionLog::compaction_job)),
+    /// and appends of records with a null key are rejected. Default false.
+    pub cleanup_compact: bool,
+    /// `cleanup.policy` includes `delete`: [`enforce_retention`] deletes segments by
+    /// `retention_ms` and `retention_bytes`. Default true.
+    ///
+    /// [`enforce_retention`]: super::PartitionLog::enforce_retention
+    pub cleanup_delete: bool,
+    /// How long a tombstone (a record with a null value) of a compacted log is kept after
+    /// the segment holding it was first compacted (`delete.retention.ms`, default 1 day), so
+    /// that consumers reading the log from the start see the deletion.
+    pub delete_retention_ms: i64,
+    /// A segment is compacted only once its newest record is at least this old
+    /// (`min.compaction.lag.ms`, default 0).
+    pub min_compaction_lag_ms: i64,
+    /// Compact once the never-compacted bytes are at least this fraction of the compactable
+    /// bytes (`min.cleanable.dirty.ratio`, default 0.5).
+    pub min_cleanable_dirty_ratio: f64,
 }
 
+/// One day in milliseconds.
+const ONE_DAY_MS: i64 = 24 * 60 * 60 * 1000;
 /// Seven days in milliseconds.
-const SEVEN_DAYS_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+const SEVEN_DAYS_MS: i64 = 7 * ONE_DAY_MS;
 
 impl Default for LogConfig {
     fn default() -> Self {
@@ -43,6 +64,11 @@ impl Default for LogConfig {
             index_interval_bytes: 4096,
             flush_messages: u64::MAX,
             flush_ms: i64::MAX,
+            cleanup_compact: false,
+            cleanup_delete: true,
+            delete_retention_ms: ONE_DAY_MS,
+            min_compaction_lag_ms: 0,
+            min_cleanable_dirty_ratio: 0.5,
         }
     }
 }

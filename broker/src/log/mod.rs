@@ -17,6 +17,8 @@
 //!   …
 //!   log-start-offset.checkpoint     log start offset set by DeleteRecords (decimal text)
 //!   producer-state.snapshot         idempotent producer state, written at clean shutdown
+//!   cleaner.checkpoint              compaction progress (compacted topics only)
+//!   00000000000000000000.log.7.cleaned   a compaction job's copy, until installed
 //!   clean-shutdown                  present only between close() and the next open()
 //! ```
 //!
@@ -34,8 +36,17 @@
 //! clean-shutdown marker exists (and the files agree with the log); otherwise their indexes
 //! are rebuilt from a header scan. Producer state comes from the snapshot after a clean
 //! shutdown, else from the batch headers. The log start offset is the larger of the
-//! checkpoint and the first segment's base offset. The marker is deleted once open, so a
-//! crash is detected next time.
+//! checkpoint and the first segment's base offset. Compaction copies that were never
+//! installed (`*.cleaned`) are deleted. The marker is deleted once open, so a crash is
+//! detected next time.
+//!
+//! # Compaction
+//!
+//! With `cleanup.policy=compact` the log keeps only the latest record per key, in three
+//! steps so the heavy part runs without the partition lock: [`PartitionLog::compaction_job`]
+//! (under the lock) → [`CompactionJob::run`] (no lock) → [`PartitionLog::install_compaction`]
+//! (under the lock). Batches keep their offset ranges, so offsets never move; a fetch at a
+//! removed offset returns the next batch. See `compaction/mod.rs` for the rules.
 //!
 //! # Flush policy
 //!
@@ -60,9 +71,11 @@
 //! `batch` (v2 batch headers), `record` (records inside a batch), `compression` (bounded
 //! decompression), `index` (offset and time indexes), `segment` (one segment),
 //! `producer_state` (idempotence), `partition` (append, read, look-ups, flush), `recovery`
-//! (open and close), `retention` (retention and DeleteRecords), `config`, `error`.
+//! (open and close), `retention` (retention and DeleteRecords), `compaction/` (log
+//! compaction), `config`, `error`.
 
 pub mod batch;
+mod compaction;
 pub mod compression;
 mod config;
 mod error;
@@ -78,6 +91,10 @@ mod segment;
 mod testutil;
 
 pub use batch::{BatchHeader, BatchIter};
+pub use compaction::{
+    CompactionJob, CompactionOutput, CompactionStats, InstallOutcome, CLEANED_SUFFIX,
+    CLEANER_CHECKPOINT_FILE, COMPACTION_RETRY_BACKOFF_MS,
+};
 pub use compression::Compression;
 pub use config::{AppendOutcome, LogConfig};
 pub use error::LogError;

@@ -5,13 +5,14 @@
 //! producers, writes the offsets it assigns into the batch headers and stores the bytes with
 //! one `write`. A read finds the segment by offset, the position by the sparse index, and
 //! returns whole stored batches. Opening (recovery), retention and deletion live in
-//! `recovery.rs` and `retention.rs`.
+//! `recovery.rs` and `retention.rs`, compaction in `compaction/`.
 
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
 use super::batch::{set_base_offset, validate_produced, BatchHeader, BatchIter};
+use super::compaction::{require_keys, CompactionState};
 use super::config::{AppendOutcome, LogConfig};
 use super::error::LogError;
 use super::producer_state::{AppendPlan, ProducerStateManager};
@@ -55,14 +56,16 @@ pub struct PartitionLog {
     pub(super) dir_unsynced: bool,
     /// The clean-shutdown marker exists (written by `shutdown`); removed before any change.
     pub(super) clean_marker: bool,
+    /// Compaction checkpoint and the bookkeeping that keeps stale jobs out.
+    pub(super) compaction: CompactionState,
 }
 
 impl PartitionLog {
     /// Appends the records field of one partition of a ProduceRequest: one or more v2
     /// batches, laid end to end.
     ///
-    /// Every batch is validated first (sizes, magic, CRC, record count, size limit), so
-    /// nothing is written if any batch is bad. Then idempotent producers are checked, offsets
+    /// Every batch is validated first (sizes, magic, CRC, record count, size limit, and for
+    /// a compacted log a key on every record), so nothing is written if any batch is bad. Then idempotent producers are checked, offsets
     /// are assigned by writing each batch's base offset into `records`, the active segment is
     /// rolled if needed, and all batches are written with one `write`. No per-record work is
     /// done and no fsync happens unless the flush policy asks for one.
@@ -87,6 +90,9 @@ impl PartitionLog {
         for batch in BatchIter::new(records) {
             let batch = batch?;
             validate_produced(&batch.header, batch.bytes, self.config.max_message_bytes)?;
+            if self.config.cleanup_compact && !batch.header.is_control() {
+                require_keys(&batch)?;
+            }
             let mut header = batch.header;
             header.base_offset = next;
             next = header.next_offset();

@@ -177,6 +177,14 @@ impl ProducerStateManager {
         }
     }
 
+    /// Base offset of the last data batch of every producer, which compaction must keep (at
+    /// least as an empty batch) so that the state can be rebuilt from the headers.
+    pub fn last_batch_offsets(&self) -> impl Iterator<Item = i64> + '_ {
+        self.producers
+            .values()
+            .filter_map(|e| e.batches.back().map(|b| b.first_offset))
+    }
+
     fn apply(&mut self, pid: i64, epoch: i16, batch: Option<BatchMetadata>) {
         match self.producers.get_mut(&pid) {
             Some(e) => e.apply(epoch, batch),
@@ -405,6 +413,9 @@ mod tests {
         append(&mut s, header(8, 3, 42, 1), 6);
         append(&mut s, header(-1, -1, -1, 1), 7);
         assert_eq!(s.producers.len(), 2);
+        let mut last: Vec<i64> = s.last_batch_offsets().collect();
+        last.sort_unstable();
+        assert_eq!(last, vec![5, 6]);
     }
 
     #[test]

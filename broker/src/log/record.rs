@@ -1,7 +1,8 @@
 //! Decoding of the records inside a v2 batch.
 //!
-//! The append path never looks at records; this module is for the look-ups that must
-//! (`offset_for_timestamp`, `max_timestamp`) and for compaction. [`decode_records`] turns a
+//! The append path looks at records only for compacted topics (every record needs a key);
+//! otherwise this module is for the look-ups that must (`offset_for_timestamp`,
+//! `max_timestamp`) and for compaction. [`decode_records`] turns a
 //! batch into its (decompressed, bounded) records section, and [`RecordIter`] walks it,
 //! borrowing keys, values and headers from that buffer.
 //!
@@ -97,6 +98,13 @@ impl<'a> RecordIter<'a> {
             pos: 0,
             remaining: usize::try_from(count).unwrap_or(0),
         }
+    }
+
+    /// Byte position in the buffer after the last record yielded: a record's raw bytes are
+    /// the buffer between the positions before and after it (compaction copies them as they
+    /// are).
+    pub fn position(&self) -> usize {
+        self.pos
     }
 
     fn decode_one(&mut self) -> Result<Record<'a>, LogError> {

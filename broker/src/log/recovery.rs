@@ -11,6 +11,7 @@ use std::io::ErrorKind;
 use std::path::Path;
 
 use super::batch::BatchHeader;
+use super::compaction::{CleanerCheckpoint, CompactionState, CLEANED_SUFFIX};
 use super::config::LogConfig;
 use super::error::{IoContext, LogError};
 use super::index::remove_if_exists;
@@ -115,6 +116,7 @@ impl PartitionLog {
             clock_ms: now_ms,
             dir_unsynced: false,
             clean_marker: false,
+            compaction: CompactionState::new(CleanerCheckpoint::read(dir)?),
         };
         log.log_start_offset = checkpoint
             .unwrap_or(i64::MIN)
@@ -215,7 +217,7 @@ fn replay_headers(segment: &Segment, visit: &mut dyn FnMut(&BatchHeader)) {
 }
 
 /// Base offsets of the segments in `dir`, sorted. Index files without a `.log` (left by an
-/// interrupted deletion) and temporary files are removed.
+/// interrupted deletion), temporary files and compaction copies never installed are removed.
 fn list_segments(dir: &Path) -> Result<Vec<i64>, LogError> {
     let mut logs = Vec::new();
     let mut indexes = Vec::new();
@@ -223,7 +225,9 @@ fn list_segments(dir: &Path) -> Result<Vec<i64>, LogError> {
         let entry = entry.at(dir)?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if name.ends_with(".tmp") {
+        if name.ends_with(".tmp") || name.ends_with(CLEANED_SUFFIX) {
+            // An interrupted atomic write, or the copy of a compaction that was never
+            // installed (the original segment is intact).
             remove_if_exists(&entry.path())?;
             continue;
         }

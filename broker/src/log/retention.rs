@@ -1,4 +1,5 @@
-//! Removing old data: time and size retention, time-based segment rolls, and DeleteRecords.
+//! Removing old data: time and size retention (for `cleanup.policy` `delete`), time-based
+//! segment rolls, and DeleteRecords.
 //!
 //! Data is only ever removed as whole segments, oldest first. Moving the log start offset
 //! inside a segment (DeleteRecords) hides the records below it from reads and look-ups; the
@@ -43,7 +44,11 @@ impl PartitionLog {
 
     /// Applies retention at time `now_ms`:
     ///
-    /// 1. rolls the active segment if it is non-empty and older than `segment_ms`;
+    /// 1. rolls the active segment if it is non-empty and older than `segment_ms` (whatever
+    ///    the cleanup policy: compaction only cleans sealed segments);
+    ///
+    /// then, only if `cleanup_delete` is set (`cleanup.policy` includes `delete`):
+    ///
     /// 2. by time (`retention_ms >= 0`): the oldest segments whose largest timestamp is older
     ///    than `now_ms - retention_ms` are deletable;
     /// 3. by size (`retention_bytes >= 0`): the oldest segments are deletable while the log
@@ -63,6 +68,9 @@ impl PartitionLog {
             && now_ms.saturating_sub(active.created_ms()) >= self.config.segment_ms
         {
             self.roll(now_ms)?;
+        }
+        if !self.config.cleanup_delete {
+            return Ok(0);
         }
 
         // An empty segment is only ever deletable if it is not the active one (empty

@@ -47,6 +47,19 @@ struct Indexes {
 }
 
 impl Indexes {
+    /// Empty indexes for the segment at `base_offset` in `dir`; whatever the index files hold
+    /// is replaced on the next persist.
+    fn new(dir: &Path, base_offset: i64) -> Indexes {
+        Indexes {
+            base_offset,
+            offsets: OffsetIndex::empty(dir.join(file_name(base_offset, "index"))),
+            times: TimeIndex::empty(dir.join(file_name(base_offset, "timeindex"))),
+            max_timestamp: None,
+            next_offset: base_offset,
+            bytes_since_entry: 0,
+        }
+    }
+
     /// Accounts for a batch stored at `position`. The caller guarantees the relative offset
     /// and position fit in `u32` (the partition rolls before they could not).
     fn add_batch(&mut self, position: u64, header: &BatchHeader, interval: usize) {
@@ -83,6 +96,33 @@ impl Indexes {
 /// could be more than `u32::MAX` past its segment's base.
 fn relative(base: i64, offset: i64) -> u32 {
     (offset - base) as u32
+}
+
+/// The indexes of a segment file written outside the live log (a compacted copy), fed batch
+/// by batch as the copy is written, and turned into a [`Segment`] by
+/// [`Segment::open_replaced`] once the copy has replaced the original file.
+#[derive(Debug)]
+pub struct IndexBuilder {
+    idx: Indexes,
+    interval: usize,
+}
+
+impl IndexBuilder {
+    /// Empty indexes for a copy of the segment at `base_offset` in `dir`, with an offset
+    /// index entry at least every `index_interval` bytes.
+    pub fn new(dir: &Path, base_offset: i64, index_interval: usize) -> IndexBuilder {
+        IndexBuilder {
+            idx: Indexes::new(dir, base_offset),
+            interval: index_interval,
+        }
+    }
+
+    /// Accounts for a batch written at `position` of the copy. Batches come in offset order
+    /// at positions and relative offsets that fit `u32` (a copy is never larger than the
+    /// segment it replaces, and keeps its offsets).
+    pub fn add(&mut self, position: u64, header: &BatchHeader) {
+        self.idx.add_batch(position, header, self.interval);
+    }
 }
 
 /// One segment: its log file, indexes and bookkeeping.
@@ -132,14 +172,7 @@ impl Segment {
             path,
             file,
             size: 0,
-            idx: Indexes {
-                base_offset,
-                offsets: OffsetIndex::empty(dir.join(file_name(base_offset, "index"))),
-                times: TimeIndex::empty(dir.join(file_name(base_offset, "timeindex"))),
-                max_timestamp: None,
-                next_offset: base_offset,
-                bytes_since_entry: 0,
-            },
+            idx: Indexes::new(dir, base_offset),
             created_ms,
             last_modified_ms,
             unsynced: false,
@@ -189,6 +222,31 @@ impl Segment {
             seg.file.set_len(end).at(&seg.path)?;
             seg.file.sync_all().at(&seg.path)?;
         }
+        Ok(seg)
+    }
+
+    /// Opens the log file of a sealed segment that a compacted copy has just replaced (by a
+    /// rename), with the indexes built while the copy was written, and writes the index files
+    /// (without fsync: the log file was synced before the rename, and after a crash recovery
+    /// rebuilds indexes anyway). `created_ms` and `last_modified_ms` carry over from the
+    /// segment it replaces.
+    ///
+    /// # Errors
+    /// [`LogError::Io`] if the file cannot be opened or an index file cannot be written.
+    pub fn open_replaced(
+        dir: &Path,
+        indexes: IndexBuilder,
+        created_ms: i64,
+        last_modified_ms: i64,
+    ) -> Result<Segment, LogError> {
+        let base_offset = indexes.idx.base_offset;
+        let path = dir.join(file_name(base_offset, "log"));
+        let file = open_rw(&path)?;
+        let size = file.metadata().at(&path)?.len();
+        let mut seg = Segment::assemble(dir, path, file, base_offset, created_ms, last_modified_ms);
+        seg.idx = indexes.idx;
+        seg.size = size;
+        seg.seal()?;
         Ok(seg)
     }
 
@@ -302,6 +360,11 @@ impl Segment {
     /// True if the segment holds no batch.
     pub fn is_empty(&self) -> bool {
         self.size == 0
+    }
+
+    /// When the segment was last appended to (ms since the epoch).
+    pub fn last_modified_ms(&self) -> i64 {
+        self.last_modified_ms
     }
 
     /// When the segment was created (ms since the epoch), for `segment.ms`.

@@ -1,7 +1,5 @@
 //! Test helpers: build valid v2 batches (plain or compressed) the way producers do.
 
-use std::io::Write;
-
 use super::batch::{write_crc, HEADER_SIZE, LOG_OVERHEAD, MAGIC_V2};
 use super::compression::Compression;
 
@@ -47,6 +45,17 @@ impl BatchSpec {
             producer_epoch: -1,
             base_sequence: -1,
         }
+    }
+
+    /// Uncompressed records with these keys and values (`None`: a tombstone), all at
+    /// timestamp 1000.
+    pub fn keyed(records: &[(&str, Option<&str>)]) -> BatchSpec {
+        let mut spec = BatchSpec::values(&vec![&b""[..]; records.len()]);
+        for (r, (k, v)) in spec.records.iter_mut().zip(records) {
+            r.key = Some(k.as_bytes().to_vec());
+            r.value = v.map(|v| v.as_bytes().to_vec());
+        }
+        spec
     }
 
     /// `n` records of `size` bytes each with timestamps `base_ts + i * step`.
@@ -101,32 +110,7 @@ fn put_bytes(out: &mut Vec<u8>, b: Option<&[u8]>) {
 
 /// Compresses with `codec`, as a producer would.
 pub fn compress(codec: Compression, data: &[u8], xerial: bool) -> Vec<u8> {
-    match codec {
-        Compression::None => data.to_vec(),
-        Compression::Gzip => {
-            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            e.write_all(data).unwrap();
-            e.finish().unwrap()
-        }
-        Compression::Snappy if xerial => {
-            let mut out = b"\x82SNAPPY\x00".to_vec();
-            out.extend(1u32.to_be_bytes());
-            out.extend(1u32.to_be_bytes());
-            for chunk in data.chunks(32 * 1024) {
-                let block = snap::raw::Encoder::new().compress_vec(chunk).unwrap();
-                out.extend((block.len() as u32).to_be_bytes());
-                out.extend(block);
-            }
-            out
-        }
-        Compression::Snappy => snap::raw::Encoder::new().compress_vec(data).unwrap(),
-        Compression::Lz4 => {
-            let mut e = lz4_flex::frame::FrameEncoder::new(Vec::new());
-            e.write_all(data).unwrap();
-            e.finish().unwrap()
-        }
-        Compression::Zstd => zstd::stream::encode_all(data, 3).unwrap(),
-    }
+    super::compression::compress(codec, data, xerial).unwrap()
 }
 
 /// Encodes a valid v2 batch with base offset 0.

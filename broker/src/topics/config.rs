@@ -217,6 +217,25 @@ impl TopicConfig {
         if let Some(v) = long("index.interval.bytes") {
             c.index_interval_bytes = usize::try_from(v).unwrap_or(4096);
         }
+        if let Some(policy) = self.overrides.get("cleanup.policy") {
+            let items: Vec<&str> = policy.split(',').map(str::trim).collect();
+            c.cleanup_compact = items.contains(&"compact");
+            c.cleanup_delete = items.contains(&"delete");
+        }
+        if let Some(v) = long("delete.retention.ms") {
+            c.delete_retention_ms = v;
+        }
+        if let Some(v) = long("min.compaction.lag.ms") {
+            c.min_compaction_lag_ms = v;
+        }
+        if let Some(v) = self
+            .overrides
+            .get("min.cleanable.dirty.ratio")
+            .and_then(|v| v.parse::<f64>().ok())
+        {
+            // Kafka accepts 0 to 1; validation only checked the value is a number.
+            c.min_cleanable_dirty_ratio = v.clamp(0.0, 1.0);
+        }
         c
     }
 
@@ -299,5 +318,40 @@ mod tests {
             .find(|e| e.name == "cleanup.policy")
             .unwrap();
         assert_eq!((pol.value.as_str(), pol.is_default), ("delete", true));
+        assert!(log.cleanup_delete && !log.cleanup_compact);
+    }
+
+    #[test]
+    fn compaction_keys_reach_the_log_config() {
+        let defaults = LogConfig::default();
+        let c = TopicConfig::from_pairs([
+            ("cleanup.policy", "compact"),
+            ("delete.retention.ms", "1000"),
+            ("min.compaction.lag.ms", "2000"),
+            ("min.cleanable.dirty.ratio", "0.25"),
+        ])
+        .unwrap();
+        let log = c.log_config(&defaults);
+        assert!(log.cleanup_compact && !log.cleanup_delete);
+        assert_eq!(log.delete_retention_ms, 1000);
+        assert_eq!(log.min_compaction_lag_ms, 2000);
+        assert_eq!(log.min_cleanable_dirty_ratio, 0.25);
+        for (policy, compact, delete) in [
+            ("compact,delete", true, true),
+            ("delete, compact", true, true),
+            ("delete", false, true),
+        ] {
+            let c = TopicConfig::from_pairs([("cleanup.policy", policy)]).unwrap();
+            let log = c.log_config(&defaults);
+            assert_eq!(
+                (log.cleanup_compact, log.cleanup_delete),
+                (compact, delete),
+                "{policy}"
+            );
+        }
+        let c = TopicConfig::from_pairs([("min.cleanable.dirty.ratio", "7")]).unwrap();
+        assert_eq!(c.log_config(&defaults).min_cleanable_dirty_ratio, 1.0);
+        let unset = TopicConfig::default().log_config(&defaults);
+        assert_eq!(unset, defaults);
     }
 }
