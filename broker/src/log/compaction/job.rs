@@ -48,6 +48,34 @@ pub(super) struct SegmentSnapshot {
 /// The job reads and writes only files in the partition directory; the log keeps serving
 /// appends and fetches meanwhile. Its output must go back to the same log with
 /// [`PartitionLog::install_compaction`].
+///
+/// A maintenance pass over a log behind a mutex:
+///
+/// ```
+/// use std::sync::Mutex;
+/// use fjord_broker::log::{InstallOutcome, LogConfig, PartitionLog};
+///
+/// let dir = tempfile::tempdir()?;
+/// let config = LogConfig { cleanup_compact: true, ..LogConfig::default() };
+/// let log = Mutex::new(PartitionLog::open(dir.path(), config, 0)?);
+/// let now = 1_700_000_000_000;
+/// // Under the lock: cheap.
+/// let job = log.lock().map_err(|_| "poisoned")?.compaction_job(now);
+/// if let Some(job) = job {
+///     // Without the lock: reads and writes segment files.
+///     let result = job.run();
+///     let mut log = log.lock().map_err(|_| "poisoned")?;
+///     match result {
+///         // Under the lock again: renames and index swaps.
+///         Ok(output) => match log.install_compaction(output)? {
+///             InstallOutcome::Installed(stats) => println!("{stats:?}"),
+///             InstallOutcome::Discarded { reason } => println!("retry later: {reason}"),
+///         },
+///         Err(_) => log.compaction_failed(now),
+///     }
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct CompactionJob {
     pub(super) id: u64,

@@ -18,6 +18,9 @@ use crate::log::error::LogError;
 use crate::log::partition::MAX_DECOMPRESSED_BATCH_BYTES;
 use crate::log::record::{decode_records, Record, RecordIter};
 
+/// Kafka's "no timestamp".
+const NO_TIMESTAMP: i64 = -1;
+
 /// What becomes of one batch.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Filtered {
@@ -96,12 +99,16 @@ pub fn filter_batch(
     Ok(Filtered::Rewritten(encode(rewritten, &payload)?))
 }
 
-/// A batch with the offsets, producer fields and timestamps of `header` but no records
-/// (uncompressed, since there is nothing to compress), as Kafka's cleaner writes them.
+/// A batch with the offsets and producer fields of `header` but no records (uncompressed,
+/// since there is nothing to compress), as Kafka's cleaner writes them. Unlike Kafka's, its
+/// timestamps are -1 (none), so the time index and ListOffsets `MAX_TIMESTAMP` never point
+/// at a record that is gone.
 pub fn empty_batch(header: &BatchHeader) -> Vec<u8> {
     let mut empty = *header;
     empty.records_count = 0;
     empty.attributes &= !COMPRESSION_MASK;
+    empty.base_timestamp = NO_TIMESTAMP;
+    empty.max_timestamp = NO_TIMESTAMP;
     // An empty records section always fits: the header alone is 61 bytes.
     encode(empty, &[]).unwrap_or_default()
 }
@@ -241,6 +248,7 @@ mod tests {
         let b = parse(&empty);
         assert_eq!(b.header.records_count, 0);
         assert_eq!(b.header.compression().unwrap(), Compression::None);
+        assert_eq!((b.header.base_timestamp, b.header.max_timestamp), (-1, -1));
         assert_eq!(b.header.last_sequence(), original.header.last_sequence());
         assert_eq!(b.header.next_offset(), 103);
         assert!(records(&empty).is_empty());

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use crate::log::batch::{verify_crc, write_crc, BatchIter};
 use crate::log::compression::Compression;
+use crate::log::index::OffsetIndex;
 use crate::log::record::{decode_records, RecordIter};
+use crate::log::segment::file_name;
 use crate::log::testutil::{append_spec, batch, BatchSpec, NOW};
 use crate::log::{
     AppendOutcome, CompactionStats, InstallOutcome, LogConfig, LogError, PartitionLog,
@@ -310,6 +312,25 @@ fn reads_and_time_lookups_across_the_gaps() {
 }
 
 #[test]
+fn empty_batches_left_behind_carry_no_timestamp() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+    put(&mut log, "k", Some("old"), 9_000);
+    log.roll(NOW).unwrap();
+    put(&mut log, "k", Some("new"), 1_000);
+    log.roll(NOW).unwrap();
+    assert_eq!(log.max_timestamp().unwrap(), Some((0, 9_000)));
+    compact(&mut log, NOW);
+    // Offset 0 is kept as an empty batch (the last of its segment), without its timestamp.
+    assert_eq!(ranges(&log)[0], (0, 1));
+    assert_eq!(log.max_timestamp().unwrap(), Some((1, 1_000)));
+    assert_eq!(log.offset_for_timestamp(0).unwrap(), Some((1, 1_000)));
+    log.close().unwrap();
+    let log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+    assert_eq!(log.max_timestamp().unwrap(), Some((1, 1_000)));
+}
+
+#[test]
 fn reopen_after_compaction_clean_and_crash() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
@@ -319,16 +340,31 @@ fn reopen_after_compaction_clean_and_crash() {
     compact(&mut log, NOW);
     let after = contents(&log);
     let segment_ranges = ranges(&log);
+    let sealed = log.segment_count() - 1;
+    let indexes = |log: &PartitionLog| -> Vec<_> {
+        log.segments[..sealed]
+            .iter()
+            .map(|s| s.index_entries())
+            .collect()
+    };
+    let built = indexes(&log);
     log.close().unwrap();
+    // The index files of the copies are what a scan of the copies would build.
+    for (segment, (offsets, _)) in segment_ranges.iter().zip(&built) {
+        let path = dir.path().join(file_name(segment.0, "index"));
+        assert_eq!(OffsetIndex::read(path).unwrap().unwrap().entries(), offsets);
+    }
 
     let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
     assert_eq!(contents(&log), after);
     assert_eq!(ranges(&log), segment_ranges);
+    assert_eq!(indexes(&log), built);
     assert!(log.compaction_job(NOW).is_none(), "the checkpoint survived");
     let next = put(&mut log, "k2", Some("new"), NOW).base_offset;
     drop(log); // crash
 
     let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+    assert_eq!(indexes(&log), built, "rebuilt from a scan");
     let mut expected = after.clone();
     expected.push(Rec {
         offset: next,
@@ -629,4 +665,11 @@ fn transactional_batches_stay_and_pin_their_keys_tombstones() {
         keys,
         [("t", Some("in-txn")), ("t", None), ("end", Some("x"))]
     );
+}
+
+#[test]
+fn jobs_and_outputs_can_move_to_another_thread() {
+    fn assert_send<T: Send + 'static>() {}
+    assert_send::<crate::log::CompactionJob>();
+    assert_send::<crate::log::CompactionOutput>();
 }
