@@ -15,7 +15,8 @@
 //! those kept because their delete retention had not passed when the segment was last
 //! cleaned, so the next job knows when dropping them is due. A missing or damaged file means
 //! "never compacted": the next job cleans everything and tombstone clocks start again, which
-//! only keeps tombstones longer.
+//! only keeps tombstones longer. Likewise a segment without a line is dirty, whatever the
+//! first dirty offset says.
 
 use std::collections::BTreeMap;
 use std::io::ErrorKind;
@@ -49,7 +50,8 @@ impl SegmentCleaning {
 /// The persisted compaction progress of one partition.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CleanerCheckpoint {
-    /// Offsets below this were compacted by the last job (0: never compacted).
+    /// Offsets below this were compacted by the last job (0: never compacted). A segment
+    /// counts as clean only if it lies below this offset and has an entry in `segments`.
     pub first_dirty_offset: i64,
     /// Segments compacted at least once, by base offset.
     pub segments: BTreeMap<i64, SegmentCleaning>,

@@ -149,8 +149,15 @@ impl PartitionLog {
         }
         let checkpoint = &self.compaction.checkpoint;
         let candidates = &self.segments[..cleanable];
-        let first_dirty =
-            candidates.partition_point(|s| s.base_offset() < checkpoint.first_dirty_offset);
+        // Clean: below the first dirty offset and recorded as cleaned. A segment without a
+        // record (the checkpoint was lost or predates it) makes it and all after it dirty.
+        let first_dirty = candidates
+            .iter()
+            .position(|s| {
+                s.base_offset() >= checkpoint.first_dirty_offset
+                    || !checkpoint.segments.contains_key(&s.base_offset())
+            })
+            .unwrap_or(cleanable);
         let total: u64 = candidates.iter().map(|s| s.size()).sum();
         let dirty: u64 = candidates[first_dirty..].iter().map(|s| s.size()).sum();
         // Lossy casts are fine for a ratio.

@@ -387,6 +387,29 @@ fn reopen_after_compaction_clean_and_crash() {
 }
 
 #[test]
+fn segments_the_checkpoint_does_not_know_are_dirty() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+    fill(&mut log, 4, 4, NOW);
+    log.roll(NOW).unwrap();
+    let sealed: u64 = log.size_bytes();
+    log.close().unwrap();
+    // A checkpoint that claims a first dirty offset but knows none of these segments (say,
+    // the log restarted empty at a higher offset after losing its tail).
+    std::fs::write(
+        dir.path().join(crate::log::CLEANER_CHECKPOINT_FILE),
+        "fjord-cleaner-checkpoint 1\nfirst-dirty-offset 1000000\n",
+    )
+    .unwrap();
+    let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+    let job = log.compaction_job(NOW).unwrap();
+    assert_eq!(job.dirty_bytes(), sealed);
+    drop(job);
+    compact(&mut log, NOW);
+    assert_eq!(contents(&log).len(), 4);
+}
+
+#[test]
 fn an_uninstalled_job_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
