@@ -117,9 +117,9 @@ impl IndexBuilder {
         }
     }
 
-    /// Accounts for a batch written at `position` of the copy. Batches come in offset order
-    /// at positions and relative offsets that fit `u32` (a copy is never larger than the
-    /// segment it replaces, and keeps its offsets).
+    /// Accounts for a batch written at `position` of the copy. The caller adds batches in
+    /// offset order at positions that fit `u32`; relative offsets fit because a copy keeps
+    /// the offsets of the segment it replaces.
     pub fn add(&mut self, position: u64, header: &BatchHeader) {
         self.idx.add_batch(position, header, self.interval);
     }

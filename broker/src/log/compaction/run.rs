@@ -393,6 +393,13 @@ impl SegmentWriter {
     }
 
     fn append(&mut self, bytes: &[u8], header: &BatchHeader) -> Result<(), LogError> {
+        if self.position > u64::from(u32::MAX) {
+            // Re-compression can make a batch larger than it was; index positions are u32.
+            return Err(LogError::InvalidRecord(format!(
+                "{}: the compacted copy would pass 4 GiB; lower segment.bytes",
+                self.path.display()
+            )));
+        }
         self.out.write_all(bytes).at(&self.path)?;
         self.indexes.add(self.position, header);
         self.position += bytes.len() as u64;
