@@ -116,8 +116,38 @@ impl CompactionJob {
     /// stored batch is damaged. Files written so far are deleted. Tell the log with
     /// [`PartitionLog::compaction_failed`](crate::log::PartitionLog::compaction_failed).
     pub fn run(self) -> Result<CompactionOutput, LogError> {
+        match self.run_inner(&|| false) {
+            Ok(output) => Ok(output),
+            Err(Stop::Failed(e)) => Err(e),
+            // Unreachable: the stop check above never says stop.
+            Err(Stop::Cancelled) => Err(LogError::io(
+                &self.dir,
+                std::io::Error::other("compaction cancelled"),
+            )),
+        }
+    }
+
+    /// [`run`](Self::run), checking `cancelled` between batches: once it returns true the
+    /// job stops, deletes what it wrote, and returns `Ok(None)`. Pass the broker's shutdown
+    /// check (`|| token.is_cancelled()`) so a shutdown does not wait for a long compaction.
+    ///
+    /// # Errors
+    /// As for [`run`](Self::run).
+    pub fn run_cancellable(
+        self,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Option<CompactionOutput>, LogError> {
+        match self.run_inner(cancelled) {
+            Ok(output) => Ok(Some(output)),
+            Err(Stop::Cancelled) => Ok(None),
+            Err(Stop::Failed(e)) => Err(e),
+        }
+    }
+
+    /// The job; on failure or cancellation every file it created is deleted.
+    fn run_inner(&self, cancelled: &dyn Fn() -> bool) -> Result<CompactionOutput, Stop> {
         let mut created = Vec::new();
-        let result = self.run_inner(&mut created);
+        let result = self.compact(cancelled, &mut created);
         if result.is_err() {
             for path in &created {
                 let _ = remove_if_exists(path);
@@ -126,14 +156,18 @@ impl CompactionJob {
         result
     }
 
-    fn run_inner(&self, created: &mut Vec<PathBuf>) -> Result<CompactionOutput, LogError> {
+    fn compact(
+        &self,
+        cancelled: &dyn Fn() -> bool,
+        created: &mut Vec<PathBuf>,
+    ) -> Result<CompactionOutput, Stop> {
         let mut map = OffsetMap::new();
         let mut end = self.first_dirty;
         for segment in &self.segments[self.first_dirty..] {
             if end > self.first_dirty && map.len() >= self.max_map_keys {
                 break;
             }
-            self.map_segment(segment, &mut map)?;
+            self.map_segment(segment, &mut map, cancelled)?;
             end += 1;
         }
         let mut output = CompactionOutput {
@@ -150,8 +184,13 @@ impl CompactionJob {
         };
         let mut pinned = DigestSet::default();
         for segment in &self.segments[..end] {
-            let cleaned =
-                self.clean_segment(segment, &map, &mut pinned, created, &mut output.stats)?;
+            let cleaned = self.clean_segment(
+                segment,
+                &map,
+                &mut pinned,
+                (created, cancelled),
+                &mut output.stats,
+            )?;
             output.segments.push(cleaned);
         }
         Ok(output)
@@ -163,9 +202,17 @@ impl CompactionJob {
 
     /// Adds every keyed record of a dirty segment to the map (transactional and control
     /// batches excepted: they never supersede anything).
-    fn map_segment(&self, segment: &SegmentSnapshot, map: &mut OffsetMap) -> Result<(), LogError> {
+    fn map_segment(
+        &self,
+        segment: &SegmentSnapshot,
+        map: &mut OffsetMap,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<(), Stop> {
         let mut reader = BatchReader::open(&self.source_path(segment), segment.size)?;
         while let Some((_, batch)) = reader.next_batch()? {
+            if cancelled() {
+                return Err(Stop::Cancelled);
+            }
             if batch.header.is_control() || batch.header.is_transactional() {
                 continue;
             }
@@ -186,9 +233,9 @@ impl CompactionJob {
         segment: &SegmentSnapshot,
         map: &OffsetMap,
         pinned: &mut DigestSet,
-        created: &mut Vec<PathBuf>,
+        (created, cancelled): (&mut Vec<PathBuf>, &dyn Fn() -> bool),
         stats: &mut CompactionStats,
-    ) -> Result<CleanedSegment, LogError> {
+    ) -> Result<CleanedSegment, Stop> {
         let source = self.source_path(segment);
         let drop_tombstones = self.tombstones_expired(segment);
         let mut reader = BatchReader::open(&source, segment.size)?;
@@ -197,6 +244,9 @@ impl CompactionJob {
         let mut kept_tombstones = 0u64;
         let mut dropped_tombstones = 0u64;
         while let Some((position, batch)) = reader.next_batch()? {
+            if cancelled() {
+                return Err(Stop::Cancelled);
+            }
             let header = batch.header;
             let fate = if header.is_control() {
                 Filtered::Unchanged
@@ -289,6 +339,18 @@ impl CompactionJob {
             writer.append(batch.bytes, &batch.header)?;
         }
         Ok(writer)
+    }
+}
+
+/// Why a job stopped early.
+enum Stop {
+    Cancelled,
+    Failed(LogError),
+}
+
+impl From<LogError> for Stop {
+    fn from(e: LogError) -> Self {
+        Stop::Failed(e)
     }
 }
 

@@ -433,6 +433,32 @@ fn an_uninstalled_job_leaves_nothing_behind() {
 }
 
 #[test]
+fn a_cancelled_job_stops_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+    fill(&mut log, 6, 4, NOW);
+    let before = contents(&log);
+    for stop_after in [1, 30] {
+        let checks = std::cell::Cell::new(0);
+        let cancelled = || {
+            checks.set(checks.get() + 1);
+            checks.get() > stop_after
+        };
+        let job = log.compaction_job(NOW).unwrap();
+        assert!(job.run_cancellable(&cancelled).unwrap().is_none());
+        assert!(files_ending(dir.path(), ".cleaned").is_empty());
+    }
+    assert_eq!(contents(&log), before);
+    let job = log.compaction_job(NOW).unwrap();
+    let output = job.run_cancellable(&|| false).unwrap().unwrap();
+    assert!(matches!(
+        log.install_compaction(output).unwrap(),
+        InstallOutcome::Installed(_)
+    ));
+    assert_eq!(latest(&contents(&log)), latest(&before));
+}
+
+#[test]
 fn a_crash_in_the_middle_of_an_install_leaves_a_consistent_log() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
