@@ -131,6 +131,57 @@ pub enum Error {
         key: String,
     },
 
+    /// No broker knows the consumer group.
+    #[error("consumer group '{group}' does not exist; list groups with `fjord groups list`")]
+    UnknownGroup {
+        /// The missing group.
+        group: String,
+    },
+
+    /// An operation that needs a group without members found it active.
+    #[error(
+        "cannot {operation} group '{group}' while it has active members ({detail}); stop its \
+         consumers, or wait for their sessions to expire, and retry"
+    )]
+    GroupActive {
+        /// The operation as a verb phrase, e.g. "delete" or "reset the offsets of".
+        operation: &'static str,
+        /// The group.
+        group: String,
+        /// What showed it is active, e.g. "state Stable, 2 member(s)".
+        detail: String,
+    },
+
+    /// Shifting an offset of a partition the group has not committed to.
+    #[error(
+        "cannot shift the offset of partition {partition}: group '{group}' has no committed \
+         offset there; name only partitions that have one (--topic TOPIC:P,P) or use \
+         --to-earliest, --to-latest, --to-offset or --to-datetime"
+    )]
+    NoCommittedOffset {
+        /// The group.
+        group: String,
+        /// The partition, as `topic-N`.
+        partition: String,
+    },
+
+    /// A date-time that is not RFC 3339.
+    #[error(
+        "'{input}' is not an RFC 3339 date-time; use e.g. 2024-05-01T12:00:00Z or \
+         2024-05-01T14:00:00.000+02:00"
+    )]
+    InvalidDateTime {
+        /// The text as given.
+        input: String,
+    },
+
+    /// A topic selection that is neither `TOPIC` nor `TOPIC:P[,P...]`.
+    #[error("invalid topic '{input}': expected TOPIC or TOPIC:PARTITION[,PARTITION...], e.g. orders or orders:0,2")]
+    InvalidTopicSelection {
+        /// The text as given.
+        input: String,
+    },
+
     /// Any other client failure, with what we were doing at the time.
     #[error("{action}: {cause}")]
     Kafka {

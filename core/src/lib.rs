@@ -6,6 +6,9 @@
 //!   for any Kafka-protocol broker, with `-X key=value` style overrides.
 //! - [`TopicAdmin`] and [`metadata`]: topic administration and owned
 //!   metadata snapshots on top of rdkafka.
+//! - [`GroupAdmin`] ([`groups`]): list and describe consumer groups, their
+//!   lag, offset resets and deletion; [`datetime`] parses the RFC 3339
+//!   times resets accept.
 //! - [`enum@Error`]: the crate's one error type, with messages a user can act on.
 //!
 //! Data flows one way: settings (flags, properties files) become an rdkafka
@@ -26,7 +29,9 @@
 pub mod admin;
 pub mod client;
 pub mod config;
+pub mod datetime;
 pub mod error;
+pub mod groups;
 pub mod metadata;
 
 pub use admin::{NewTopicSpec, TopicAdmin, TopicConfig};
@@ -36,4 +41,5 @@ pub use client::{
 };
 pub use config::Properties;
 pub use error::{Error, Result};
+pub use groups::GroupAdmin;
 pub use metadata::{PartitionMetadata, TopicMetadata};

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 pub mod args;
 pub mod broker;
 pub mod consume;
+pub mod groups;
 pub mod produce;
 pub mod topics;
 
@@ -40,6 +41,9 @@ pub enum Command {
     Produce(produce::ProduceArgs),
     /// Print records of a topic to standard output, one value per line
     Consume(consume::ConsumeArgs),
+    /// List, describe, reset the offsets of and delete consumer groups
+    #[command(subcommand)]
+    Groups(groups::GroupsCommand),
 }
 
 /// Runs the parsed command line to completion.
@@ -52,6 +56,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Topics(command) => topics::run(command).await,
         Command::Produce(args) => produce::run(args, shutdown_on_signal()).await,
         Command::Consume(args) => consume::run(args, shutdown_on_signal()).await,
+        Command::Groups(command) => groups::run(command).await,
     }
 }
 
