@@ -17,6 +17,7 @@ pub mod args;
 pub mod broker;
 pub mod consume;
 pub mod groups;
+pub mod perf;
 pub mod produce;
 pub mod topics;
 
@@ -44,6 +45,8 @@ pub enum Command {
     /// List, describe, reset the offsets of and delete consumer groups
     #[command(subcommand)]
     Groups(groups::GroupsCommand),
+    /// Benchmark a cluster (produce, consume, end-to-end latency) and this machine
+    Perf(perf::PerfArgs),
 }
 
 /// Runs the parsed command line to completion.
@@ -57,6 +60,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Produce(args) => produce::run(args, shutdown_on_signal()).await,
         Command::Consume(args) => consume::run(args, shutdown_on_signal()).await,
         Command::Groups(command) => groups::run(command).await,
+        Command::Perf(args) => perf::run(args, shutdown_on_signal()).await,
     }
 }
 
