@@ -174,7 +174,16 @@ async fn describe(args: DescribeArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if description.members.is_empty() {
-        eprintln!("Group '{}' has no active members.", description.group);
+        if description.protocol_type.is_empty() {
+            // DescribeGroups shows no members for KIP-848 (group.protocol=consumer) groups.
+            eprintln!(
+                "Group '{}' has no active members, or uses the KIP-848 consumer protocol, \
+                 whose members DescribeGroups does not show.",
+                description.group
+            );
+        } else {
+            eprintln!("Group '{}' has no active members.", description.group);
+        }
     }
     if args.members {
         print(&members_text(&description))?;
