@@ -4,7 +4,7 @@
 //! on `fjord` alone: [`core`] (client settings, `.properties` files, topic
 //! administration, errors) and [`broker`] (the Kafka-wire-compatible broker).
 //! The `fjord` binary built from this package is the command line on top of
-//! them (`fjord broker`, `fjord topics`, `fjord produce`, `fjord consume`).
+//! them (`fjord broker`, `fjord topics`, `fjord produce`, `fjord consume`, `fjord groups`).
 
 pub use fjord_broker as broker;
 pub use fjord_core as core;
