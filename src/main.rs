@@ -8,6 +8,10 @@ use clap::Parser;
 
 mod cli;
 
+/// Keeps a client's absurd array lengths from aborting the broker (see `fjord_broker::alloc`).
+#[global_allocator]
+static ALLOC: fjord_broker::alloc::GuardedAlloc = fjord_broker::alloc::GuardedAlloc;
+
 fn main() -> ExitCode {
     // Usage errors exit here with status 2 (and --help / --version with 0).
     let args = cli::Cli::parse();

@@ -163,3 +163,45 @@ async fn batch_over_max_message_bytes_is_message_too_large() {
     assert_eq!(resp.responses[0].partition_responses[0].error_code, 0);
     broker.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absurd_array_lengths_do_not_abort_the_broker() {
+    let broker = broker().await;
+    let bs = broker.bootstrap_servers();
+    let topic = unique("alloc");
+    create_topic(&bs, &topic, 1, &[]).await;
+    still_serving(&bs, &topic, 0, 2).await;
+    // (api key, version): an array length of 2^31-1 right after the header, for APIs whose
+    // body starts with an array (non-flexible and flexible encodings).
+    for (key, version, body) in [
+        (15i16, 0i16, vec![0x7f, 0xff, 0xff, 0xff]), // DescribeGroups v0: groups[]
+        (3, 1, vec![0x7f, 0xff, 0xff, 0xff]),        // Metadata v1: topics[]
+        (16, 4, vec![0x00, 0xff, 0xff, 0xff, 0xff, 0x07]), // ListGroups v4: compact states[]
+        (
+            0,
+            3,
+            vec![0xff, 0xff, 0, 1, 0, 0, 0x13, 0x88, 0x7f, 0xff, 0xff, 0xff],
+        ), // Produce v3
+    ] {
+        let mut c = RawClient::connect(&bs).await;
+        let flexible_header = key == 16;
+        let mut frame = Vec::new();
+        frame.extend_from_slice(&key.to_be_bytes());
+        frame.extend_from_slice(&version.to_be_bytes());
+        frame.extend_from_slice(&1i32.to_be_bytes());
+        frame.extend_from_slice(&[0xff, 0xff]); // null client id
+        if flexible_header {
+            frame.push(0); // no tagged fields
+        }
+        frame.extend_from_slice(&body);
+        let mut msg = (frame.len() as i32).to_be_bytes().to_vec();
+        msg.extend_from_slice(&frame);
+        c.write_raw(&msg).await.unwrap();
+        assert!(
+            c.closed_by_peer().await,
+            "api {key} v{version}: a malformed request closes its connection"
+        );
+    }
+    still_serving(&bs, &topic, 2, 2).await;
+    broker.shutdown().await;
+}

@@ -181,9 +181,16 @@ fn keys_offsets_and_topic_admin() {
         .env("FJORD_BOOTSTRAP_SERVER", bs)
         .output()
         .unwrap();
-    assert!(!rejected.status.success(), "an unknown config key must fail");
+    assert!(
+        !rejected.status.success(),
+        "an unknown config key must fail"
+    );
     assert!(String::from_utf8_lossy(&rejected.stderr).contains("InvalidConfig"));
-    fjord(bs, &["topics", "alter", "orders", "--partitions", "5"], None);
+    fjord(
+        bs,
+        &["topics", "alter", "orders", "--partitions", "5"],
+        None,
+    );
     let described = stdout(&fjord(bs, &["topics", "describe", "orders"], None));
     assert!(
         described.contains("4"),

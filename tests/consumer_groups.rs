@@ -179,6 +179,10 @@ async fn three_members_split_six_partitions_and_see_every_record_once() {
     })
     .await;
     assert_eq!(other.records().len(), 600);
+    // Members leave while the broker is still up; a consumer closing against a dead
+    // broker can wait for it a long time.
+    drop(members);
+    drop(other);
     broker.shutdown().await;
 }
 
@@ -250,6 +254,10 @@ async fn cooperative_sticky_rebalancing() {
         .map(|r| r.2)
         .collect();
     assert_eq!(total.len(), 200);
+    // Members leave while the broker is still up; a consumer closing against a dead
+    // broker can wait for it a long time.
+    drop(a);
+    drop(b);
     broker.shutdown().await;
 }
 
@@ -309,6 +317,10 @@ async fn committed_offsets_survive_a_restart_and_reset_policies_apply() {
     })
     .await;
     assert_eq!(earliest.records()[0].1, 0);
+    // Members leave while the broker is still up; a consumer closing against a dead
+    // broker can wait for it a long time.
+    drop(earliest);
+    drop(latest);
     broker.shutdown().await;
 }
 
@@ -364,6 +376,9 @@ async fn a_member_that_vanishes_loses_its_partitions_after_the_session_timeout()
         *seen.entry(r.2).or_default() += 1;
     }
     assert_eq!(seen.len(), 50);
+    // Members leave while the broker is still up; a consumer closing against a dead
+    // broker can wait for it a long time.
+    drop(survivor);
     broker.shutdown().await;
 }
 
@@ -378,15 +393,36 @@ async fn kip848_consumer_protocol_assigns_on_the_broker() {
     let a = Member::start(&bs, &group, &topic, &next_gen);
     wait_until("first member owns all 4", 30, || a.assignment().len() == 4).await;
     let b = Member::start(&bs, &group, &topic, &next_gen);
-    wait_until("two members own two each", 40, || a.assignment().len() == 2 && b.assignment().len() == 2).await;
+    wait_until("two members own two each", 40, || {
+        a.assignment().len() == 2 && b.assignment().len() == 2
+    })
+    .await;
     assert!(a.assignment().is_disjoint(&b.assignment()));
     produce_n(&bs, &topic, 0, 400).await;
-    wait_until("all consumed", 30, || a.records().len() + b.records().len() >= 400).await;
+    wait_until("all consumed", 30, || {
+        a.records().len() + b.records().len() >= 400
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let all: Vec<String> = a.records().into_iter().chain(b.records()).map(|r| r.2).collect();
+    let all: Vec<String> = a
+        .records()
+        .into_iter()
+        .chain(b.records())
+        .map(|r| r.2)
+        .collect();
     let distinct: BTreeSet<&String> = all.iter().collect();
-    assert_eq!((all.len(), distinct.len()), (400, 400), "every record exactly once");
+    assert_eq!(
+        (all.len(), distinct.len()),
+        (400, 400),
+        "every record exactly once"
+    );
     b.leave();
-    wait_until("the remaining member takes everything back", 40, || a.assignment().len() == 4).await;
+    wait_until("the remaining member takes everything back", 40, || {
+        a.assignment().len() == 4
+    })
+    .await;
+    // Members leave while the broker is still up; a consumer closing against a dead
+    // broker can wait for it a long time.
+    drop(a);
     broker.shutdown().await;
 }

@@ -253,27 +253,58 @@ async fn alter_configs_reject_unknown_keys_and_apply_known_ones() {
                 .with_name(StrBytes::from_string(name.to_string()))
                 .with_value(Some(StrBytes::from_string(value.to_string())))])
     };
-    let bogus: AlterConfigsResponse = client.call(&AlterConfigsRequest::default().with_resources(vec![res("bogus.key", "1")]), 2).await;
-    assert_eq!(bogus.responses[0].error_code, 40, "INVALID_CONFIG for an unknown key");
-    let ok: AlterConfigsResponse = client.call(&AlterConfigsRequest::default().with_resources(vec![res("retention.ms", "1234")]), 2).await;
+    let bogus: AlterConfigsResponse = client
+        .call(
+            &AlterConfigsRequest::default().with_resources(vec![res("bogus.key", "1")]),
+            2,
+        )
+        .await;
+    assert_eq!(
+        bogus.responses[0].error_code, 40,
+        "INVALID_CONFIG for an unknown key"
+    );
+    let ok: AlterConfigsResponse = client
+        .call(
+            &AlterConfigsRequest::default().with_resources(vec![res("retention.ms", "1234")]),
+            2,
+        )
+        .await;
     assert_eq!(ok.responses[0].error_code, 0);
     let t = broker.broker().state().topics.get(&topic).unwrap();
-    assert_eq!(t.config().overrides.get("retention.ms").map(String::as_str), Some("1234"));
+    assert_eq!(
+        t.config().overrides.get("retention.ms").map(String::as_str),
+        Some("1234")
+    );
 
     let incremental = |op: i8, name: &str, value: &str| {
-        IncrementalAlterConfigsRequest::default().with_resources(vec![inc::AlterConfigsResource::default()
-            .with_resource_type(2)
-            .with_resource_name(StrBytes::from_string(topic.clone()))
-            .with_configs(vec![inc::AlterableConfig::default()
-                .with_name(StrBytes::from_string(name.to_string()))
-                .with_config_operation(op)
-                .with_value(Some(StrBytes::from_string(value.to_string())))])])
+        IncrementalAlterConfigsRequest::default().with_resources(vec![
+            inc::AlterConfigsResource::default()
+                .with_resource_type(2)
+                .with_resource_name(StrBytes::from_string(topic.clone()))
+                .with_configs(vec![inc::AlterableConfig::default()
+                    .with_name(StrBytes::from_string(name.to_string()))
+                    .with_config_operation(op)
+                    .with_value(Some(StrBytes::from_string(value.to_string())))]),
+        ])
     };
-    let r: IncrementalAlterConfigsResponse = client.call(&incremental(0, "bogus.key", "1"), 1).await;
+    let r: IncrementalAlterConfigsResponse =
+        client.call(&incremental(0, "bogus.key", "1"), 1).await;
     assert_eq!(r.responses[0].error_code, 40);
-    let r: IncrementalAlterConfigsResponse = client.call(&incremental(2, "cleanup.policy", "compact"), 1).await;
+    let r: IncrementalAlterConfigsResponse = client
+        .call(&incremental(2, "cleanup.policy", "compact"), 1)
+        .await;
     assert_eq!(r.responses[0].error_code, 0);
-    assert_eq!(t.config().overrides.get("cleanup.policy").map(String::as_str), Some("compact"));
-    assert_eq!(t.config().overrides.get("retention.ms").map(String::as_str), Some("1234"), "incremental keeps other keys");
+    assert_eq!(
+        t.config()
+            .overrides
+            .get("cleanup.policy")
+            .map(String::as_str),
+        Some("compact")
+    );
+    assert_eq!(
+        t.config().overrides.get("retention.ms").map(String::as_str),
+        Some("1234"),
+        "incremental keeps other keys"
+    );
     broker.shutdown().await;
 }

@@ -728,7 +728,6 @@ async fn confluent_admin_reports_groups() {
 /// operation bit 2..=14 (`authorized_operations={2, ..., 14}` in kafka-python's debug log),
 /// including WRITE, CREATE, CLUSTER_ACTION and IDEMPOTENT_WRITE, which a group cannot have.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "broker bug: DescribeGroups authorized_operations lists non-group operations"]
 async fn admin_clients_see_only_group_operations() {
     let broker = broker().await;
     let bs = broker.bootstrap_servers();

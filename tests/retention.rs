@@ -66,7 +66,10 @@ async fn size_retention_deletes_old_segments_and_consumers_reset() {
         Duration::from_secs(20),
         // Retention runs every 100 ms, possibly mid-produce; wait for a pass after the last
         // record.
-        || part.log().log_start_offset() > 0 && part.log().size_bytes() <= 6000 + 2000,
+        || {
+            let log = part.log();
+            log.log_start_offset() > 0 && log.size_bytes() <= 6000 + 2000
+        },
     )
     .await;
     let (low, high) = watermarks(&bs, &topic);

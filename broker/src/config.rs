@@ -39,6 +39,8 @@ pub struct BrokerConfig {
     pub transaction_max_timeout_ms: i32,
     /// Group coordinator settings (`group.*`, `offset.metadata.max.bytes`).
     pub coordinator: CoordinatorConfig,
+    /// How often the log cleaner looks for partitions to compact (`log.cleaner.backoff.ms`).
+    pub log_cleaner_backoff_ms: u64,
 }
 
 impl Default for BrokerConfig {
@@ -56,6 +58,7 @@ impl Default for BrokerConfig {
             retention_check_interval_ms: 300_000,
             transaction_max_timeout_ms: 900_000,
             coordinator: CoordinatorConfig::default(),
+            log_cleaner_backoff_ms: 15_000,
         }
     }
 }
@@ -136,6 +139,27 @@ impl BrokerConfig {
                 "group.consumer.heartbeat.interval.ms" => {
                     self.coordinator.consumer_heartbeat_interval =
                         Duration::from_millis(parse_positive(key, value)?)
+                }
+                "log.cleaner.backoff.ms" => {
+                    self.log_cleaner_backoff_ms = parse_positive(key, value)?
+                }
+                "log.cleanup.policy" => {
+                    let compact = value.split(',').any(|p| p.trim() == "compact");
+                    let delete = value.split(',').any(|p| p.trim() == "delete");
+                    if !compact && !delete {
+                        return Err(invalid(key, value, "must be delete, compact or both"));
+                    }
+                    self.log_defaults.cleanup_compact = compact;
+                    self.log_defaults.cleanup_delete = delete;
+                }
+                "log.cleaner.delete.retention.ms" => {
+                    self.log_defaults.delete_retention_ms = parse(key, value)?
+                }
+                "log.cleaner.min.compaction.lag.ms" => {
+                    self.log_defaults.min_compaction_lag_ms = parse(key, value)?
+                }
+                "log.cleaner.min.cleanable.ratio" => {
+                    self.log_defaults.min_cleanable_dirty_ratio = parse(key, value)?
                 }
                 "offset.metadata.max.bytes" => {
                     self.coordinator.max_metadata_bytes = parse_positive(key, value)?

@@ -8,6 +8,7 @@
 //! `PartitionLog::append` (validate batches, assign offsets, write) → response. A fetch is the
 //! mirror: `PartitionLog::read` returns stored batch bytes, never re-encoded.
 
+pub mod alloc;
 pub mod config;
 pub mod coordinator;
 pub mod embedded;

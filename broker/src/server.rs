@@ -22,6 +22,7 @@ use crate::config::BrokerConfig;
 use crate::coordinator::GroupCoordinator;
 use crate::error::BrokerError;
 use crate::handlers;
+use crate::log::InstallOutcome;
 use crate::protocol::read_frame;
 use crate::state::{load_cluster_id, BrokerState, ProducerIds};
 use crate::topics::{now_ms, TopicRegistry};
@@ -78,6 +79,7 @@ impl Broker {
         tracker.spawn(accept_loop(listener, state.clone(), tracker.clone()));
         tracker.spawn(maintenance_loop(state.clone()));
         tracker.spawn(coordinator_loop(state.clone()));
+        tracker.spawn(compaction_loop(state.clone()));
         tracing::info!(address = %local_addr, data_dir = %state.config.data_dir.display(), "fjord broker ready");
         Ok(Broker {
             state,
@@ -207,6 +209,53 @@ async fn serve_connection(
     }
     writer.flush().await?;
     Ok(())
+}
+
+/// The log cleaner: compacts `cleanup.policy=compact` partitions. Each job's heavy work runs
+/// on the blocking pool without the partition lock; only the cheap prepare and install steps
+/// take it, so produce and fetch keep going meanwhile.
+async fn compaction_loop(state: Arc<BrokerState>) {
+    let mut tick =
+        tokio::time::interval(Duration::from_millis(state.config.log_cleaner_backoff_ms));
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let st = state.clone();
+        let _ = tokio::task::spawn_blocking(move || compact_all(&st)).await;
+    }
+}
+
+fn compact_all(state: &BrokerState) {
+    for topic in state.topics.list() {
+        for p in topic.partitions() {
+            let now = now_ms();
+            let job = p.log().compaction_job(now);
+            let Some(job) = job else { continue };
+            let result = job.run_cancellable(&|| state.shutdown.is_cancelled());
+            let mut log = p.log();
+            let failed = match result {
+                Ok(Some(out)) => match log.install_compaction(out) {
+                    Ok(InstallOutcome::Installed(stats)) => {
+                        tracing::info!(topic = %topic.name, partition = p.index, ?stats, "compacted");
+                        None
+                    }
+                    Ok(InstallOutcome::Discarded { reason }) => {
+                        tracing::debug!(topic = %topic.name, partition = p.index, reason, "compaction discarded");
+                        None
+                    }
+                    Err(e) => Some(e),
+                },
+                Ok(None) => None,
+                Err(e) => Some(e),
+            };
+            if let Some(e) = failed {
+                log.compaction_failed(now);
+                tracing::error!(topic = %topic.name, partition = p.index, error = %e, "compaction failed");
+            }
+        }
+    }
 }
 
 /// Session expiry and rebalance deadlines of consumer groups.

@@ -5,6 +5,10 @@
 
 pub mod raw;
 
+/// The broker's allocator, as in the `fjord` binary, so embedded brokers survive hostile sizes.
+#[global_allocator]
+static ALLOC: fjord_broker::alloc::GuardedAlloc = fjord_broker::alloc::GuardedAlloc;
+
 use std::time::{Duration, Instant};
 
 use fjord_broker::{EmbeddedBroker, EmbeddedConfig};

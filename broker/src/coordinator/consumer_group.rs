@@ -317,6 +317,10 @@ impl ConsumerGroup {
         m.epoch = epoch;
         let send = m.last_sent.as_ref() != Some(&m.assigned);
         if send {
+            // Until the member reports again, it may still hold whatever it was told before.
+            let mut may_own = m.owned.take().unwrap_or_default();
+            may_own.extend(m.last_sent.take().unwrap_or_default());
+            m.owned = Some(may_own);
             m.last_sent = Some(m.assigned.clone());
         }
         HeartbeatReply {

@@ -356,7 +356,7 @@ impl Group {
         // An initial delay lets a crowd of new members join one generation together.
         let delay_running =
             self.generation == 0 && !expired && self.rebalance_deadline.is_some_and(|d| d > now);
-        if !(all_joined && !delay_running) && !expired {
+        if !expired && (!all_joined || delay_running) {
             return;
         }
         self.members.retain(|_, m| m.join_waiter.is_some());

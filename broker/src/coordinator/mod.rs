@@ -431,6 +431,14 @@ impl GroupCoordinator {
     /// DescribeGroups for one group; `None` when it does not exist ("Dead" to clients).
     pub fn describe(&self, group_id: &str) -> Option<GroupDescription> {
         let g = self.lock();
+        if g.consumer
+            .get(group_id)
+            .is_some_and(|cg| !cg.members.is_empty())
+        {
+            // A KIP-848 group is described by ConsumerGroupDescribe; the classic API sees it as
+            // Dead, as Kafka answers.
+            return None;
+        }
         let Some(group) = g.groups.get(group_id) else {
             return g.offsets.contains_key(group_id).then(|| GroupDescription {
                 state: GroupState::Empty.name(),

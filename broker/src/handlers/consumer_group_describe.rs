@@ -47,11 +47,10 @@ pub fn handle(
         .into_iter()
         .map(|id| {
             let mut out = DescribedGroup::default().with_group_id(id.clone());
-            out.authorized_operations = if req.include_authorized_operations {
-                0b0111_1111_1111_1100
-            } else {
-                i32::MIN
-            };
+            out.authorized_operations = super::operations::if_requested(
+                req.include_authorized_operations,
+                super::operations::GROUP,
+            );
             match ctx.state.groups.consumer_describe(&id) {
                 None => {
                     out.error_code = ResponseError::GroupIdNotFound.code();

@@ -19,9 +19,8 @@ pub fn handle(ctx: &RequestContext<'_>, req: DescribeClusterRequest) -> Describe
         .with_controller_id(node)
         .with_endpoint_type(req.endpoint_type)
         .with_brokers(vec![broker])
-        .with_cluster_authorized_operations(if req.include_cluster_authorized_operations {
-            0b0111_1111_1111_1100
-        } else {
-            i32::MIN
-        })
+        .with_cluster_authorized_operations(super::operations::if_requested(
+            req.include_cluster_authorized_operations,
+            super::operations::CLUSTER,
+        ))
 }

@@ -15,9 +15,6 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::RequestContext;
 
-/// Every operation allowed (no ACLs yet): bits 2..=14 of Kafka's AclOperation.
-const ALL_OPERATIONS: i32 = 0b0111_1111_1111_1100;
-
 /// Handles a ListGroups request (v4 state filter, v5 type filter).
 pub fn list(ctx: &RequestContext<'_>, req: ListGroupsRequest) -> ListGroupsResponse {
     let groups = ctx
@@ -57,11 +54,10 @@ pub fn describe(ctx: &RequestContext<'_>, req: DescribeGroupsRequest) -> Describ
         .into_iter()
         .map(|id| {
             let mut out = DescribedGroup::default().with_group_id(id.clone());
-            if req.include_authorized_operations {
-                out.authorized_operations = ALL_OPERATIONS;
-            } else {
-                out.authorized_operations = i32::MIN;
-            }
+            out.authorized_operations = super::operations::if_requested(
+                req.include_authorized_operations,
+                super::operations::GROUP,
+            );
             match ctx.state.groups.describe(&id) {
                 None => {
                     out.group_state = StrBytes::from_static_str("Dead");

@@ -14,6 +14,7 @@ use crate::topics::{Topic, TopicConfig};
 /// Handles a Metadata request.
 pub async fn handle(ctx: &RequestContext<'_>, req: MetadataRequest) -> MetadataResponse {
     let state = ctx.state;
+    let include_topic_ops = req.include_topic_authorized_operations;
     let node = BrokerId(state.config.node_id);
     // v0 asks for every topic with an empty list; v1+ with null.
     let all = match &req.topics {
@@ -67,6 +68,11 @@ pub async fn handle(ctx: &RequestContext<'_>, req: MetadataRequest) -> MetadataR
             })
             .collect()
     };
+    let mut topics: Vec<MetadataResponseTopic> = topics;
+    let topic_ops = super::operations::if_requested(include_topic_ops, super::operations::TOPIC);
+    for t in &mut topics {
+        t.topic_authorized_operations = topic_ops;
+    }
     let broker = MetadataResponseBroker::default()
         .with_node_id(node)
         .with_host(StrBytes::from_string(state.advertised_host.clone()))
@@ -76,15 +82,11 @@ pub async fn handle(ctx: &RequestContext<'_>, req: MetadataRequest) -> MetadataR
         .with_cluster_id(Some(StrBytes::from_string(state.cluster_id.clone())))
         .with_controller_id(node)
         .with_topics(topics)
-        .with_cluster_authorized_operations(if req.include_cluster_authorized_operations {
-            ALL_OPERATIONS
-        } else {
-            i32::MIN
-        })
+        .with_cluster_authorized_operations(super::operations::if_requested(
+            req.include_cluster_authorized_operations,
+            super::operations::CLUSTER,
+        ))
 }
-
-/// Every operation allowed (no ACLs yet): bits 2..=14 of Kafka's AclOperation.
-const ALL_OPERATIONS: i32 = 0b0111_1111_1111_1100;
 
 fn describe(topic: &Topic, node: BrokerId) -> MetadataResponseTopic {
     let partitions = topic
@@ -104,7 +106,6 @@ fn describe(topic: &Topic, node: BrokerId) -> MetadataResponseTopic {
         .with_topic_id(topic.id)
         .with_is_internal(topic.is_internal())
         .with_partitions(partitions)
-        .with_topic_authorized_operations(ALL_OPERATIONS)
 }
 
 fn error_topic(

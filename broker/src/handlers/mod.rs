@@ -36,6 +36,38 @@ use kafka_protocol::messages::ApiKey;
 use crate::protocol::{decode, encode_response, Decoded, ProtocolError, Request};
 use crate::state::BrokerState;
 
+/// Authorized-operation bit sets (Kafka's AclOperation codes as bit positions). With no ACLs
+/// configured every supported operation of a resource type is allowed.
+pub(crate) mod operations {
+    const fn bits(ops: &[u8]) -> i32 {
+        let mut v = 0;
+        let mut i = 0;
+        while i < ops.len() {
+            v |= 1 << ops[i];
+            i += 1;
+        }
+        v
+    }
+    // READ 3, WRITE 4, CREATE 5, DELETE 6, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9,
+    // DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12, CREATE_TOKENS 13,
+    // DESCRIBE_TOKENS 14.
+    /// Operations on a topic.
+    pub const TOPIC: i32 = bits(&[3, 4, 5, 6, 7, 8, 10, 11]);
+    /// Operations on a group.
+    pub const GROUP: i32 = bits(&[3, 6, 8, 10, 11]);
+    /// Operations on the cluster.
+    pub const CLUSTER: i32 = bits(&[5, 7, 8, 9, 10, 11, 12, 13, 14]);
+
+    /// The set when the client asked for it; Kafka's "not requested" marker otherwise.
+    pub fn if_requested(requested: bool, set: i32) -> i32 {
+        if requested {
+            set
+        } else {
+            i32::MIN
+        }
+    }
+}
+
 /// What a handler gets besides its request.
 #[derive(Debug)]
 pub struct RequestContext<'a> {

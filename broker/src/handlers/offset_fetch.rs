@@ -12,10 +12,12 @@ use super::RequestContext;
 use crate::coordinator::CommittedOffset;
 
 type Row = (String, i32, Option<CommittedOffset>);
+/// A topic's partitions with their committed offsets.
+type TopicRows = (String, Vec<(i32, Option<CommittedOffset>)>);
 
 /// Rows grouped by topic, in first-seen order.
-fn by_topic(rows: Vec<Row>) -> Vec<(String, Vec<(i32, Option<CommittedOffset>)>)> {
-    let mut out: Vec<(String, Vec<(i32, Option<CommittedOffset>)>)> = Vec::new();
+fn by_topic(rows: Vec<Row>) -> Vec<TopicRows> {
+    let mut out: Vec<TopicRows> = Vec::new();
     for (t, p, o) in rows {
         match out.iter_mut().find(|(name, _)| *name == t) {
             Some((_, parts)) => parts.push((p, o)),

@@ -604,27 +604,4 @@ mod tests {
         assert_eq!(log.unflushed_records, 0);
         assert!(log.segments.iter().all(|s| !s.needs_sync()));
     }
-
-    /// Rough append throughput; run with
-    /// `cargo test -p fjord-broker --release --lib append_throughput -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn append_throughput() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut log = PartitionLog::open(dir.path(), LogConfig::default(), NOW).unwrap();
-        let template = batch(&BatchSpec::sized(1000, 100, NOW, 0));
-        let batches = 2000;
-        let start = std::time::Instant::now();
-        for _ in 0..batches {
-            let mut b = template.clone();
-            log.append(&mut b, NOW).unwrap();
-        }
-        let secs = start.elapsed().as_secs_f64();
-        let records = f64::from(batches) * 1000.0;
-        println!(
-            "{:.2} M records/s, {:.0} MB/s",
-            records / secs / 1e6,
-            records * template.len() as f64 / 1000.0 / secs / 1e6
-        );
-    }
 }

@@ -217,7 +217,7 @@ mod tests {
             Err(ProtocolError::UnknownApi(999))
         ));
         assert!(matches!(
-            decode(frame(11, 0, &[])),
+            decode(frame(57, 0, &[])),
             Err(ProtocolError::UnsupportedApi(_))
         ));
         assert!(matches!(

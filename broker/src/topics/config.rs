@@ -268,6 +268,14 @@ fn default_value(k: &Key, d: &LogConfig) -> String {
         "flush.messages" => d.flush_messages.min(i64::MAX as u64).to_string(),
         "flush.ms" => d.flush_ms.to_string(),
         "index.interval.bytes" => d.index_interval_bytes.to_string(),
+        "cleanup.policy" => match (d.cleanup_compact, d.cleanup_delete) {
+            (true, true) => "compact,delete".to_string(),
+            (true, false) => "compact".to_string(),
+            _ => "delete".to_string(),
+        },
+        "delete.retention.ms" => d.delete_retention_ms.to_string(),
+        "min.compaction.lag.ms" => d.min_compaction_lag_ms.to_string(),
+        "min.cleanable.dirty.ratio" => d.min_cleanable_dirty_ratio.to_string(),
         _ => k.fixed_default.to_string(),
     }
 }
