@@ -22,7 +22,10 @@ async fn main() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let broker = EmbeddedBroker::start(EmbeddedConfig::default()).await?;
     let bootstrap = broker.bootstrap_servers();
-    println!("embedded broker ready on {bootstrap} in {:?}", started.elapsed());
+    println!(
+        "embedded broker ready on {bootstrap} in {:?}",
+        started.elapsed()
+    );
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", &bootstrap);
 
@@ -34,17 +37,26 @@ async fn main() -> anyhow::Result<()> {
     println!("created topic 'test'");
 
     let lines = if args.is_empty() {
-        vec!["This is a message".to_string(), "This is another message".to_string()]
+        vec![
+            "This is a message".to_string(),
+            "This is another message".to_string(),
+        ]
     } else {
         args
     };
     let producer: FutureProducer = config.clone().set("linger.ms", "0").create()?;
     for line in &lines {
         let delivery = producer
-            .send(FutureRecord::<(), _>::to("test").payload(line), Duration::from_secs(10))
+            .send(
+                FutureRecord::<(), _>::to("test").payload(line),
+                Duration::from_secs(10),
+            )
             .await
             .map_err(|(e, _)| anyhow::anyhow!("producing: {e}"))?;
-        println!("produced '{line}' to test-{} at offset {}", delivery.partition, delivery.offset);
+        println!(
+            "produced '{line}' to test-{} at offset {}",
+            delivery.partition, delivery.offset
+        );
     }
 
     let consumer: StreamConsumer = config
@@ -63,7 +75,12 @@ async fn main() -> anyhow::Result<()> {
     }
     let committed = consumer.committed(Duration::from_secs(5))?;
     for tp in committed.elements() {
-        println!("group 'fjord-demo' committed {}-{} at {:?}", tp.topic(), tp.partition(), tp.offset());
+        println!(
+            "group 'fjord-demo' committed {}-{} at {:?}",
+            tp.topic(),
+            tp.partition(),
+            tp.offset()
+        );
     }
     drop(consumer);
     drop(producer);
