@@ -9,7 +9,7 @@
 //! system allocator unchanged.
 //!
 //! Install it in any binary that runs a broker:
-//! ```ignore
+//! ```text
 //! #[global_allocator]
 //! static ALLOC: fjord_broker::alloc::GuardedAlloc = fjord_broker::alloc::GuardedAlloc;
 //! ```
