@@ -4,7 +4,9 @@
 //! Modes, one file each: `produce` (max-throughput producer, send→ack latency), `consume`
 //! (librdkafka default consumer from the beginning), `e2e` (fixed-rate produce with
 //! `linger.ms=0` while a consumer reads, produce→consume latency) and `baseline` (loopback TCP
-//! and sequential disk write). Each mode runs on a blocking thread of its own, shows a live
+//! and sequential disk write), `rebalance` (time for a new consumer group to split a topic's
+//! partitions, and to settle after a member leaves) and `commits` (offset commits per second
+//! and their latency). Each mode runs on a blocking thread of its own, shows a live
 //! progress line on stderr (`progress`), and ends with a [`report::Summary`] on stdout, as
 //! text or with `--json` as one JSON object. Latencies go into a fixed-size
 //! [`histogram::Histogram`]. Ctrl-C stops a run early; the summary then covers what ran.
@@ -13,11 +15,13 @@
 //! prints a table with ratios to the baselines (see BENCHMARKS.md).
 
 mod baseline;
+mod commits;
 mod consume;
 mod e2e;
 mod histogram;
 mod produce;
 mod progress;
+mod rebalance;
 mod report;
 
 use std::process::ExitCode;
@@ -48,6 +52,10 @@ pub enum PerfMode {
     Consume(consume::PerfConsumeArgs),
     /// Produce at a fixed rate with linger.ms=0 while consuming; end-to-end latency
     E2e(e2e::PerfE2eArgs),
+    /// Time for a new consumer group to assign every partition once, and to settle after a leave
+    Rebalance(rebalance::PerfRebalanceArgs),
+    /// Commit offsets in a loop, sync then async; commits/s and sync commit latency
+    Commits(commits::PerfCommitsArgs),
     /// Measure loopback TCP and sequential disk write throughput of this machine
     Baseline(baseline::BaselineArgs),
 }
@@ -63,6 +71,8 @@ pub async fn run(args: PerfArgs, shutdown: CancellationToken) -> anyhow::Result<
         PerfMode::Produce(a) => produce::run(a, quiet, &shutdown),
         PerfMode::Consume(a) => consume::run(a, quiet, &shutdown),
         PerfMode::E2e(a) => e2e::run(a, quiet, &shutdown),
+        PerfMode::Rebalance(a) => rebalance::run(a, quiet, &shutdown),
+        PerfMode::Commits(a) => commits::run(a, quiet, &shutdown),
         PerfMode::Baseline(a) => baseline::run(a, &shutdown),
     })
     .await
@@ -123,5 +133,22 @@ mod tests {
         assert!(Wrapper::try_parse_from(["perf", "e2e", "-t", "t", "--record-size", "8"]).is_err());
         assert!(Wrapper::try_parse_from(["perf", "consume", "-t", "t", "--records", "0"]).is_err());
         assert!(Wrapper::try_parse_from(["perf", "baseline", "--dir", "/tmp", "-q"]).is_ok());
+
+        let w = Wrapper::try_parse_from(["perf", "rebalance", "--protocol", "consumer"]).unwrap();
+        let PerfMode::Rebalance(r) = w.perf.mode else {
+            panic!("not rebalance")
+        };
+        assert_eq!((r.members, r.partitions, r.rounds), (10, 100, 3));
+        assert_eq!(r.protocol, rebalance::GroupProtocol::Consumer);
+        assert!(Wrapper::try_parse_from(["perf", "rebalance", "--members", "0"]).is_err());
+        assert!(Wrapper::try_parse_from(["perf", "rebalance", "--protocol", "eager"]).is_err());
+
+        let w = Wrapper::try_parse_from(["perf", "commits", "--seconds", "3", "--partitions", "1"])
+            .unwrap();
+        let PerfMode::Commits(c) = w.perf.mode else {
+            panic!("not commits")
+        };
+        assert_eq!((c.seconds, c.partitions, c.window), (3, 1, 1000));
+        assert!(Wrapper::try_parse_from(["perf", "commits", "--partitions", "0"]).is_err());
     }
 }
