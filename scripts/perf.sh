@@ -19,7 +19,13 @@
 #   5. `fjord perf produce` 100 B and 1 KiB acks=all, `fjord perf consume` 100 B,
 #      `fjord perf e2e` at 20,000 rec/s, rdkafka_performance produce and consume 100 B;
 #      broker RSS is sampled every 100 ms during the produce runs
-#   6. a second broker with log.flush.interval.messages=1 (fsync before every ack) for one
+#   6. the produce runs again with client settings tuned for throughput ($tuned below: a
+#      longer linger, bigger batches and queues), rdkafka_performance and `fjord perf produce`,
+#      100 B and 1 KiB, acks=all
+#   7. consumer groups: `fjord perf rebalance` (10 members, 100 partitions, 3 rounds; classic
+#      and KIP-848 `consumer` protocol) and `fjord perf commits` (sync and async OffsetCommit,
+#      10 partitions per commit)
+#   8. a second broker with log.flush.interval.messages=1 (fsync before every ack) for one
 #      more produce 100 B acks=all run
 #
 # Every phase also reports CPU use, as % of one core: the broker's (from /proc/PID/stat), the
@@ -31,6 +37,8 @@
 #   PERF_RECORDS        records of the 100 B runs (default 5000000; 500000 with --quick)
 #   PERF_RECORDS_1K     records of the 1 KiB run (default 1000000; 100000 with --quick)
 #   PERF_E2E_SECONDS    e2e duration (default 30; 10 with --quick)
+#   PERF_COMMIT_SECONDS each phase of the commits run (default 10; 3 with --quick)
+#   PERF_REBALANCE_ROUNDS rounds of each rebalance run (default 3; 1 with --quick)
 #   PERF_PARTITIONS     partitions of each benchmark topic (default 1)
 #   PERF_DIR            where data dirs and logs go (default .cache/perf)
 #
@@ -62,14 +70,25 @@ if [ "$quick" = 1 ]; then
     records="${PERF_RECORDS:-500000}"
     records_1k="${PERF_RECORDS_1K:-100000}"
     e2e_seconds="${PERF_E2E_SECONDS:-10}"
+    commit_seconds="${PERF_COMMIT_SECONDS:-3}"
+    rebalance_rounds="${PERF_REBALANCE_ROUNDS:-1}"
 else
     records="${PERF_RECORDS:-5000000}"
     records_1k="${PERF_RECORDS_1K:-1000000}"
     e2e_seconds="${PERF_E2E_SECONDS:-30}"
+    commit_seconds="${PERF_COMMIT_SECONDS:-10}"
+    rebalance_rounds="${PERF_REBALANCE_ROUNDS:-3}"
 fi
 partitions="${PERF_PARTITIONS:-1}"
 e2e_rate=20000
 fsync_records=$((records / 5))
+# Producer settings tuned for throughput (see BENCHMARKS.md for how they were chosen): wait
+# longer for batches, let a batch hold up to 1 MB of records (batch.size is capped by
+# message.max.bytes anyway), and let librdkafka queue more before pushing back.
+tuned_label="linger.ms=20, batch.num.messages=100000, queue 2M msgs/2 GiB"
+tuned=(-X linger.ms=20 -X batch.size=1000000 -X batch.num.messages=100000
+    -X queue.buffering.max.messages=2000000 -X queue.buffering.max.kbytes=2097152
+    -X compression.type=none)
 
 say() { echo "perf.sh: $*" >&2; }
 die() {
@@ -296,6 +315,17 @@ if [ -n "$rdperf" ]; then
     run_phase rdk_produce "$rdperf" -P -t perf-rdk -b "$broker_addr" -s 100 -c "$records" \
         -a -1 -X linger.ms=5
 fi
+for t in perf-100b-tuned perf-1k-tuned perf-rdk-tuned perf-rdk-1k-tuned; do create_topic "$t"; done
+run_phase produce_100b_tuned "$fjord" perf produce --topic perf-100b-tuned --records "$records" \
+    --record-size 100 --acks all "${tuned[@]}" "${client[@]}"
+run_phase produce_1k_tuned "$fjord" perf produce --topic perf-1k-tuned --records "$records_1k" \
+    --record-size 1024 --acks all "${tuned[@]}" "${client[@]}"
+if [ -n "$rdperf" ]; then
+    run_phase rdk_produce_tuned "$rdperf" -P -t perf-rdk-tuned -b "$broker_addr" -s 100 \
+        -c "$records" -a -1 "${tuned[@]}"
+    run_phase rdk_produce_1k_tuned "$rdperf" -P -t perf-rdk-1k-tuned -b "$broker_addr" -s 1024 \
+        -c "$records_1k" -a -1 "${tuned[@]}"
+fi
 stop_rss_sampler
 produce_peak_kb="$(cat "$work/rss-peak")"
 
@@ -310,12 +340,18 @@ if [ -n "$rdperf" ]; then
 fi
 run_phase e2e "$fjord" perf e2e --topic perf-e2e --rate "$e2e_rate" --duration-s "$e2e_seconds" \
     --record-size 100 "${client[@]}"
+for proto in classic consumer; do
+    run_phase "rebalance_$proto" "$fjord" perf rebalance --members 10 --partitions 100 \
+        --protocol "$proto" --rounds "$rebalance_rounds" "${client[@]}" --quiet
+done
+run_phase commits "$fjord" perf commits --seconds "$commit_seconds" --partitions 10 \
+    "${client[@]}" --quiet
 sleep 2
 after_rss_kb="$(rss_kb "$broker_pid")"
 hwm_main_kb="$(hwm_kb "$broker_pid")"
 stop_broker
 
-# --- 6. fsync before every acknowledgement ---------------------------------------------------
+# --- 8. fsync before every acknowledgement ---------------------------------------------------
 
 start_broker fsync -o log.flush.interval.messages=1
 create_topic perf-fsync
@@ -398,6 +434,32 @@ table="$work/table.md"
             "$(meets "$r" ">=" 2000000)" "$(ratio "$m" "$loopback")" "$(ratio "$m" "$disk_fsync")" \
             "$(cpu rdk_produce)"
     fi
+    p="produce_100b_tuned"
+    row $p "\`fjord perf produce\` 100 B, acks=all, tuned: $tuned_label" \
+        "$(fmt_int "$(json_get "$f/$p.out" records_per_s)") rec/s, $(fmt_1 "$(json_get "$f/$p.out" mb_per_s)") MB/s; $(lat "$f/$p.out")" \
+        ">= 2,000,000 rec/s" "$(meets "$(json_get "$f/$p.out" records_per_s)" ">=" 2000000)" \
+        "$(ratio "$(json_get "$f/$p.out" mb_per_s)" "$loopback")" \
+        "$(ratio "$(json_get "$f/$p.out" mb_per_s)" "$disk_fsync")" "$(cpu $p)"
+    p="produce_1k_tuned"
+    row $p "\`fjord perf produce\` 1 KiB, acks=all, tuned: $tuned_label" \
+        "$(fmt_1 "$(json_get "$f/$p.out" mb_per_s)") MB/s, $(fmt_int "$(json_get "$f/$p.out" records_per_s)") rec/s; $(lat "$f/$p.out")" \
+        ">= 600 MB/s" "$(meets "$(json_get "$f/$p.out" mb_per_s)" ">=" 600)" \
+        "$(ratio "$(json_get "$f/$p.out" mb_per_s)" "$loopback")" \
+        "$(ratio "$(json_get "$f/$p.out" mb_per_s)" "$disk_fsync")" "$(cpu $p)"
+    if [ -n "$rdperf" ]; then
+        r="$(rdk_rate "$f/rdk_produce_tuned.out" 'messages produced')"
+        m="$(rdk_mbps "$f/rdk_produce_tuned.out" 'messages produced')"
+        row rdk_produce_tuned "rdkafka_performance produce 100 B, acks=all, tuned: $tuned_label" \
+            "$(fmt_int "$r") rec/s, $(fmt_1 "$m") MB/s" ">= 2,000,000 rec/s" \
+            "$(meets "$r" ">=" 2000000)" "$(ratio "$m" "$loopback")" "$(ratio "$m" "$disk_fsync")" \
+            "$(cpu rdk_produce_tuned)"
+        r="$(rdk_rate "$f/rdk_produce_1k_tuned.out" 'messages produced')"
+        m="$(rdk_mbps "$f/rdk_produce_1k_tuned.out" 'messages produced')"
+        row rdk_produce_1k_tuned "rdkafka_performance produce 1 KiB, acks=all, tuned: $tuned_label" \
+            "$(fmt_1 "$m") MB/s, $(fmt_int "$r") rec/s" ">= 600 MB/s" \
+            "$(meets "$m" ">=" 600)" "$(ratio "$m" "$loopback")" "$(ratio "$m" "$disk_fsync")" \
+            "$(cpu rdk_produce_1k_tuned)"
+    fi
     row none "Broker peak RSS during the produce runs" \
         "$(mb "$produce_peak_kb") (VmHWM over the whole run: $(mb "$hwm_main_kb"))" "< 200 MB" \
         "$(meets "$peak_mb" "<" 200)" "" "" ""
@@ -414,6 +476,16 @@ table="$work/table.md"
     row e2e "\`fjord perf e2e\` $(fmt_int "$e2e_rate") rec/s, 100 B, linger.ms=0, ${e2e_seconds} s" \
         "p50 $e2e_p50 / p99 **$e2e_p99** / p99.9 $e2e_p999 / max $e2e_max ms; lost $e2e_lost; producer at most $(fmt_1 "$e2e_lag") ms behind schedule" \
         "p99 <= 3 ms" "$(meets "$e2e_p99" "<=" 3)" "" "" "$(cpu e2e)"
+    for proto in classic consumer; do
+        p="rebalance_$proto"
+        row $p "\`fjord perf rebalance\` $proto protocol, 10 members, 100 partitions, $rebalance_rounds round(s)" \
+            "all joined and settled: min $(json_get "$f/$p.out" join_min_ms) / median **$(json_get "$f/$p.out" join_median_ms)** / max $(json_get "$f/$p.out" join_max_ms) ms; one left, settled: min $(json_get "$f/$p.out" leave_min_ms) / median **$(json_get "$f/$p.out" leave_median_ms)** / max $(json_get "$f/$p.out" leave_max_ms) ms (its close(): median $(json_get "$f/$p.out" close_median_ms) ms)" \
+            "" "" "" "" "$(cpu $p)"
+    done
+    p=commits
+    row $p "\`fjord perf commits\` 10 partitions per commit, ${commit_seconds} s per phase" \
+        "sync $(fmt_int "$(json_get "$f/$p.out" sync_commits_per_s)") commits/s, p50 $(json_get "$f/$p.out" sync_latency_p50_ms) / p99 $(json_get "$f/$p.out" sync_latency_p99_ms) / max $(json_get "$f/$p.out" sync_latency_max_ms) ms; async $(fmt_int "$(json_get "$f/$p.out" async_commits_per_s)") commits/s ($(fmt_int "$(json_get "$f/$p.out" async_partition_offsets_per_s)") partition offsets/s)" \
+        "" "" "" "" "$(cpu $p)"
     row none "Broker RSS idle after the runs" "$(mb "$after_rss_kb")" "" "" "" "" ""
     row produce_fsync "\`fjord perf produce\` 100 B, acks=all, fsync before every ack (log.flush.interval.messages=1)" \
         "$(fmt_int "$pfs_rate") rec/s, $(fmt_1 "$pfs_mb") MB/s; $(lat "$f/produce_fsync.out")" "" "" \
