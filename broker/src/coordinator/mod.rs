@@ -491,6 +491,17 @@ impl GroupCoordinator {
     /// NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND.
     pub fn delete(&self, group_id: &str) -> Result<(), ResponseError> {
         let mut g = self.lock();
+        // Members whose session ran out are gone already, even if the periodic tick has not
+        // noticed yet (a client deleting a group right after its session timeout expects that).
+        let now = Instant::now();
+        if let Some(group) = g.groups.get_mut(group_id) {
+            let expired = group.expired_members(now);
+            group.remove_members(&expired, now);
+        }
+        let timeout = self.config.consumer_session_timeout;
+        if let Some(cg) = g.consumer.get_mut(group_id) {
+            cg.expire(now, timeout);
+        }
         if let Some(cg) = g.consumer.get(group_id) {
             if !cg.members.is_empty() {
                 return Err(ResponseError::NonEmptyGroup);
