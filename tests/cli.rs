@@ -2,48 +2,12 @@
 //! `test`, produce two lines, consume them from the beginning; plus topic admin commands.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
-struct BrokerProcess {
-    child: Child,
-    bootstrap: String,
-    _dir: tempfile::TempDir,
-}
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
 
-impl Drop for BrokerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_broker(extra: &[&str]) -> BrokerProcess {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fjord"))
-        .args(["broker", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .args(extra)
-        .env("FJORD_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn fjord broker");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let bootstrap = loop {
-        let line = lines.next().expect("broker exited early").unwrap();
-        if let Some(rest) = line.split("address=").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines.by_ref() {});
-    BrokerProcess {
-        child,
-        bootstrap,
-        _dir: dir,
-    }
-}
+use common::process::BrokerProcess;
 
 fn fjord(bootstrap: &str, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fjord"))
@@ -82,7 +46,7 @@ fn stdout(o: &Output) -> String {
 
 #[test]
 fn readme_quickstart() {
-    let broker = start_broker(&[]);
+    let broker = BrokerProcess::start(&[]);
     let bs = broker.bootstrap.as_str();
     fjord(bs, &["topics", "create", "test", "--partitions", "1"], None);
     fjord(
@@ -109,7 +73,7 @@ fn readme_quickstart() {
 
 #[test]
 fn keys_offsets_and_topic_admin() {
-    let broker = start_broker(&["-o", "num.partitions=2"]);
+    let broker = BrokerProcess::start(&["-o", "num.partitions=2"]);
     let bs = broker.bootstrap.as_str();
     fjord(
         bs,

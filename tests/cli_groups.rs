@@ -6,50 +6,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write};
+mod common;
+
+use std::io::Write;
 use std::process::{Child, Command, Output, Stdio};
+
+use common::process::BrokerProcess;
 use std::time::{Duration, Instant};
-
-struct BrokerProcess {
-    child: Child,
-    bootstrap: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for BrokerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `fjord broker` on an ephemeral port; rebalances start without the initial delay.
-fn start_broker() -> BrokerProcess {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fjord"))
-        .args(["broker", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .args(["-o", "group.initial.rebalance.delay.ms=0"])
-        .env("FJORD_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn fjord broker");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let bootstrap = loop {
-        let line = lines.next().expect("broker exited early").unwrap();
-        if let Some(rest) = line.split("address=").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines.by_ref() {});
-    BrokerProcess {
-        child,
-        bootstrap,
-        _dir: dir,
-    }
-}
 
 fn fjord_command(bootstrap: &str, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_fjord"));
@@ -218,7 +181,7 @@ fn eventually(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
 
 #[test]
 fn list_describe_and_reset_offsets() {
-    let broker = start_broker();
+    let broker = BrokerProcess::start(&["-o", "group.initial.rebalance.delay.ms=0"]);
     let bs = broker.bootstrap.as_str();
     ok(bs, &["topics", "create", "orders", "--partitions", "3"]);
     produce(bs, "orders", 0, &["a0", "a1", "a2", "a3", "a4"]);
@@ -497,7 +460,7 @@ impl Drop for GroupMember {
 
 #[test]
 fn active_groups_are_protected_and_empty_ones_deleted() {
-    let broker = start_broker();
+    let broker = BrokerProcess::start(&["-o", "group.initial.rebalance.delay.ms=0"]);
     let bs = broker.bootstrap.as_str();
     ok(bs, &["topics", "create", "events", "--partitions", "2"]);
     produce(bs, "events", 0, &["x", "y"]);

@@ -4,11 +4,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::process::BrokerProcess;
 use common::*;
 use fjord_broker::EmbeddedConfig;
 use rdkafka::producer::FutureRecord;
@@ -69,52 +68,16 @@ async fn graceful_restart_keeps_everything() {
     broker.shutdown().await;
 }
 
-struct BrokerProcess {
-    child: Child,
-    bootstrap: String,
-}
-
-fn spawn_broker(data_dir: &Path) -> BrokerProcess {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fjord"))
-        .args(["broker", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env("FJORD_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn fjord broker");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let bootstrap = loop {
-        let line = lines
-            .next()
-            .expect("broker exited before it was ready")
-            .expect("read stderr");
-        if let Some(rest) = line.split("address=").nth(1) {
-            break rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_string();
-        }
-    };
-    // Keep draining stderr so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines.by_ref() {});
-    BrokerProcess { child, bootstrap }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
-    let mut proc = spawn_broker(dir.path());
+    let mut proc = BrokerProcess::start_in(dir.path(), &[]);
     let topic = unique("killed");
     create_topic(&proc.bootstrap, &topic, 1, &[]).await;
     produce_acked(&proc.bootstrap, &topic, 0, 2000).await;
-    proc.child.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix
-    proc.child.wait().expect("reaped");
+    proc.kill();
 
-    let mut proc = spawn_broker(dir.path());
+    let proc = BrokerProcess::start_in(dir.path(), &[]);
     assert_eq!(
         read_all(&proc.bootstrap, &topic, 2000).await,
         expected(2000)
@@ -124,8 +87,6 @@ async fn sigkill_loses_nothing_acknowledged() {
         read_all(&proc.bootstrap, &topic, 2005).await,
         expected(2005)
     );
-    proc.child.kill().ok();
-    proc.child.wait().ok();
 }
 
 fn last_segment(dir: &Path, topic: &str) -> PathBuf {
