@@ -53,7 +53,9 @@ pub fn log_error_code(err: &LogError) -> ResponseError {
     match err {
         LogError::CorruptRecord(_) => ResponseError::CorruptMessage,
         LogError::RecordTooLarge { .. } => ResponseError::MessageTooLarge,
-        LogError::InvalidRecord(_) => ResponseError::InvalidRecord,
+        LogError::InvalidRecord(_) | LogError::InvalidRecords { .. } => {
+            ResponseError::InvalidRecord
+        }
         LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
         LogError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber,
         LogError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,

@@ -7,12 +7,15 @@
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use super::RequestContext;
 use crate::error::log_error_code;
+use crate::log::LogError;
 use crate::topics::now_ms;
 
 /// Handles a Produce request.
@@ -35,10 +38,12 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> ProduceRes
                 (false, _) => Err((
                     ResponseError::InvalidRequiredAcks,
                     format!("acks={} is not one of -1, 0, 1", req.acks),
+                    Vec::new(),
                 )),
                 (true, None) => Err((
                     ResponseError::UnknownTopicOrPartition,
                     format!("topic '{}' partition {} does not exist", &*t.name, p.index),
+                    Vec::new(),
                 )),
                 (true, Some(partition)) => append(&partition, p.records),
             };
@@ -48,8 +53,18 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> ProduceRes
                     r.base_offset = base;
                     r.log_start_offset = log_start;
                 }
-                Err((code, message)) => {
+                Err((code, message, bad_records)) => {
                     r.error_code = code.code();
+                    r.record_errors = bad_records
+                        .into_iter()
+                        .map(|i| {
+                            BatchIndexAndErrorMessage::default()
+                                .with_batch_index(i)
+                                .with_batch_index_error_message(Some(StrBytes::from_string(
+                                    message.clone(),
+                                )))
+                        })
+                        .collect();
                     r.error_message = Some(StrBytes::from_string(message));
                 }
             }
@@ -67,14 +82,19 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> ProduceRes
     ProduceResponse::default().with_responses(responses)
 }
 
+/// Why a partition's records were refused: error code, message, and the batch indexes of the
+/// individual records at fault (Kafka's `record_errors`; empty when the whole batch is at fault).
+type Rejection = (ResponseError, String, Vec<i32>);
+
 fn append(
     partition: &crate::topics::Partition,
     records: Option<Bytes>,
-) -> Result<(i64, i64), (ResponseError, String)> {
+) -> Result<(i64, i64), Rejection> {
     let records = records.filter(|r| !r.is_empty()).ok_or_else(|| {
         (
             ResponseError::InvalidRecord,
             "produce request has no records".to_string(),
+            Vec::new(),
         )
     })?;
     // The log patches base offsets in place; the request buffer is shared, so copy once.
@@ -84,7 +104,11 @@ fn append(
         Ok(o) => Ok((o.base_offset, o.log_start_offset)),
         Err(e) => {
             tracing::debug!(partition = partition.index, error = %e, "produce rejected");
-            Err((log_error_code(&e), e.to_string()))
+            let bad_records = match &e {
+                LogError::InvalidRecords { indexes, .. } => indexes.clone(),
+                _ => Vec::new(),
+            };
+            Err((log_error_code(&e), e.to_string(), bad_records))
         }
     }
 }

@@ -34,6 +34,16 @@ pub enum LogError {
     #[error("invalid record batch: {0}")]
     InvalidRecord(String),
 
+    /// Records of a batch that the log refuses one by one (null keys on a compacted topic):
+    /// the producer learns which, as Kafka's `record_errors` do.
+    #[error("invalid records at batch indexes {indexes:?}: {message}")]
+    InvalidRecords {
+        /// Position of each refused record within its batch.
+        indexes: Vec<i32>,
+        /// Why.
+        message: String,
+    },
+
     /// A fetch or delete asked for an offset the log does not hold.
     #[error(
         "offset {offset} is out of range: the log holds offsets from {log_start} up to \

@@ -112,16 +112,22 @@ impl CompactionState {
 /// [`LogError::InvalidRecord`] for a null key; decoding errors of the batch.
 pub(super) fn require_keys(batch: &Batch<'_>) -> Result<(), LogError> {
     let records = decode_records(batch, MAX_DECOMPRESSED_BATCH_BYTES)?;
-    for record in RecordIter::new(&records, batch.header.records_count) {
-        let record = record?;
-        if record.key.is_none() {
-            return Err(LogError::InvalidRecord(format!(
-                "record {} of the batch has a null key, but the topic is compacted \
-                 (cleanup.policy=compact) and keeps only the latest record per key; \
-                 give every record a key",
-                record.offset_delta
-            )));
+    let mut indexes = Vec::new();
+    for (index, record) in RecordIter::new(&records, batch.header.records_count).enumerate() {
+        if record?.key.is_none() {
+            indexes.push(index as i32);
         }
     }
-    Ok(())
+    if indexes.is_empty() {
+        return Ok(());
+    }
+    Err(LogError::InvalidRecords {
+        message: format!(
+            "{} record(s) of the batch have a null key, but the topic is compacted \
+             (cleanup.policy=compact) and keeps only the latest record per key; give every \
+             record a key",
+            indexes.len()
+        ),
+        indexes,
+    })
 }

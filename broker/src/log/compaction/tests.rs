@@ -617,7 +617,7 @@ fn compacted_logs_reject_null_keys() {
         spec.records[1].key = None;
         assert!(matches!(
             append_spec(&mut log, &spec, NOW),
-            Err(LogError::InvalidRecord(m)) if m.contains("null key")
+            Err(LogError::InvalidRecords { indexes, message }) if indexes == vec![1] && message.contains("null key")
         ));
     }
     assert_eq!(log.log_end_offset(), 0);
