@@ -214,12 +214,24 @@ async fn keyless_records_on_a_compacted_topic_are_named_in_record_errors() {
     create_topic(&bs, &topic, 1, &[("cleanup.policy", "compact")]).await;
     let mut client = RawClient::connect(&bs).await;
     // record_batch builds records without keys.
-    let resp: ProduceResponse = client.call(&produce_req(&topic, record_batch(&[b"a", b"b", b"c"], 1)), 9).await;
+    let resp: ProduceResponse = client
+        .call(
+            &produce_req(&topic, record_batch(&[b"a", b"b", b"c"], 1)),
+            9,
+        )
+        .await;
     let p = &resp.responses[0].partition_responses[0];
     assert_eq!(p.error_code, 87, "INVALID_RECORD");
     let indexes: Vec<i32> = p.record_errors.iter().map(|e| e.batch_index).collect();
     assert_eq!(indexes, vec![0, 1, 2], "every keyless record is named");
-    let part = broker.broker().state().topics.get(&topic).unwrap().partition(0).unwrap();
+    let part = broker
+        .broker()
+        .state()
+        .topics
+        .get(&topic)
+        .unwrap()
+        .partition(0)
+        .unwrap();
     let end = part.log().log_end_offset();
     assert_eq!(end, 0, "nothing was written");
     broker.shutdown().await;
