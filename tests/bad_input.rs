@@ -6,24 +6,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::raw::{record_batch, RawClient};
+use common::raw::{produce_req, record_batch, RawClient};
 use common::*;
-use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::StrBytes;
 use rdkafka::producer::FutureRecord;
 use rdkafka::Offset;
-
-fn produce_req(topic: &str, records: bytes::Bytes) -> ProduceRequest {
-    ProduceRequest::default()
-        .with_acks(-1)
-        .with_timeout_ms(5000)
-        .with_topic_data(vec![TopicProduceData::default()
-            .with_name(TopicName(StrBytes::from_string(topic.to_string())))
-            .with_partition_data(vec![PartitionProduceData::default()
-                .with_index(0)
-                .with_records(Some(records))])])
-}
 
 /// Produces `n` records with rdkafka, then checks they can all be read back.
 async fn still_serving(bs: &str, topic: &str, before: usize, n: usize) {

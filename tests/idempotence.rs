@@ -5,23 +5,11 @@
 
 mod common;
 
-use common::raw::{idempotent_batch, RawClient};
+use common::raw::{idempotent_batch, produce_req, RawClient};
 use common::*;
 use fjord_broker::EmbeddedConfig;
-use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
-
-fn produce_req(topic: &str, records: bytes::Bytes) -> ProduceRequest {
-    ProduceRequest::default()
-        .with_acks(-1)
-        .with_timeout_ms(5000)
-        .with_topic_data(vec![TopicProduceData::default()
-            .with_name(TopicName(StrBytes::from_string(topic.to_string())))
-            .with_partition_data(vec![PartitionProduceData::default()
-                .with_index(0)
-                .with_records(Some(records))])])
-}
 
 /// (error code, base offset) of a one-partition produce.
 async fn send(

@@ -6,11 +6,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::raw::{batch_base_offsets, record_batch, RawClient};
+use common::raw::{batch_base_offsets, produce_req, record_batch, RawClient};
 use common::*;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
-use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
@@ -19,15 +18,9 @@ fn name(s: &str) -> TopicName {
 }
 
 async fn produce(client: &mut RawClient, topic: &str, values: &[&[u8]]) -> ProduceResponse {
-    let req = ProduceRequest::default()
-        .with_acks(-1)
-        .with_timeout_ms(5000)
-        .with_topic_data(vec![TopicProduceData::default()
-            .with_name(name(topic))
-            .with_partition_data(vec![PartitionProduceData::default()
-                .with_index(0)
-                .with_records(Some(record_batch(values, 1_000)))])]);
-    client.call(&req, 9).await
+    client
+        .call(&produce_req(topic, record_batch(values, 1_000)), 9)
+        .await
 }
 
 fn fetch_req(topic: &str, offset: i64, max_wait_ms: i32) -> FetchRequest {

@@ -74,6 +74,20 @@ impl RawClient {
     }
 }
 
+/// An acks=all ProduceRequest of `records` to partition 0 of `topic`.
+pub fn produce_req(topic: &str, records: Bytes) -> kafka_protocol::messages::ProduceRequest {
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::{ProduceRequest, TopicName};
+    ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(5000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(0)
+                .with_records(Some(records))])])
+}
+
 /// Builds an uncompressed RecordBatch v2 with the given values (no keys) and timestamps.
 pub fn record_batch(values: &[&[u8]], base_timestamp: i64) -> Bytes {
     idempotent_batch(values, base_timestamp, -1, -1, -1)
