@@ -38,6 +38,27 @@ fn fields(o: &Option<CommittedOffset>) -> (i64, i32, StrBytes) {
     }
 }
 
+/// Builds response topics of either OffsetFetch shape (v1-7 or v8+) from the same rows.
+fn response_topics<P, T>(
+    rows: Vec<Row>,
+    partition: impl Fn(i32, i64, i32, StrBytes) -> P,
+    topic: impl Fn(TopicName, Vec<P>) -> T,
+) -> Vec<T> {
+    by_topic(rows)
+        .into_iter()
+        .map(|(t, parts)| {
+            let partitions = parts
+                .iter()
+                .map(|(p, o)| {
+                    let (offset, epoch, meta) = fields(o);
+                    partition(*p, offset, epoch, meta)
+                })
+                .collect();
+            topic(TopicName(StrBytes::from_string(t)), partitions)
+        })
+        .collect()
+}
+
 /// Handles an OffsetFetch request.
 pub fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> OffsetFetchResponse {
     let coordinator = &ctx.state.groups;
@@ -51,25 +72,21 @@ pub fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> OffsetFetchR
                         .map(|t| (t.name.to_string(), t.partition_indexes))
                         .collect()
                 });
-                let topics = by_topic(coordinator.fetch_offsets(&g.group_id, wanted))
-                    .into_iter()
-                    .map(|(t, parts)| {
-                        let partitions = parts
-                            .iter()
-                            .map(|(p, o)| {
-                                let (offset, epoch, meta) = fields(o);
-                                OffsetFetchResponsePartitions::default()
-                                    .with_partition_index(*p)
-                                    .with_committed_offset(offset)
-                                    .with_committed_leader_epoch(epoch)
-                                    .with_metadata(Some(meta))
-                            })
-                            .collect();
+                let topics = response_topics(
+                    coordinator.fetch_offsets(&g.group_id, wanted),
+                    |p, offset, epoch, meta| {
+                        OffsetFetchResponsePartitions::default()
+                            .with_partition_index(p)
+                            .with_committed_offset(offset)
+                            .with_committed_leader_epoch(epoch)
+                            .with_metadata(Some(meta))
+                    },
+                    |name, partitions| {
                         OffsetFetchResponseTopics::default()
-                            .with_name(TopicName(StrBytes::from_string(t)))
+                            .with_name(name)
                             .with_partitions(partitions)
-                    })
-                    .collect();
+                    },
+                );
                 OffsetFetchResponseGroup::default()
                     .with_group_id(g.group_id)
                     .with_topics(topics)
@@ -82,24 +99,20 @@ pub fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> OffsetFetchR
             .map(|t| (t.name.to_string(), t.partition_indexes))
             .collect()
     });
-    let topics = by_topic(coordinator.fetch_offsets(&req.group_id, wanted))
-        .into_iter()
-        .map(|(t, parts)| {
-            let partitions = parts
-                .iter()
-                .map(|(p, o)| {
-                    let (offset, epoch, meta) = fields(o);
-                    OffsetFetchResponsePartition::default()
-                        .with_partition_index(*p)
-                        .with_committed_offset(offset)
-                        .with_committed_leader_epoch(epoch)
-                        .with_metadata(Some(meta))
-                })
-                .collect();
+    let topics = response_topics(
+        coordinator.fetch_offsets(&req.group_id, wanted),
+        |p, offset, epoch, meta| {
+            OffsetFetchResponsePartition::default()
+                .with_partition_index(p)
+                .with_committed_offset(offset)
+                .with_committed_leader_epoch(epoch)
+                .with_metadata(Some(meta))
+        },
+        |name, partitions| {
             OffsetFetchResponseTopic::default()
-                .with_name(TopicName(StrBytes::from_string(t)))
+                .with_name(name)
                 .with_partitions(partitions)
-        })
-        .collect();
+        },
+    );
     OffsetFetchResponse::default().with_topics(topics)
 }
