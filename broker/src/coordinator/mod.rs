@@ -149,15 +149,11 @@ impl GroupCoordinator {
         }
         let encoded: Vec<_> = records.iter().map(Stored::encode).collect();
         let now = now_ms();
-        let mut batch = store::encode_batch(&encoded, now);
-        self.log
-            .log()
-            .append(&mut batch, now)
-            .map(|_| ())
-            .map_err(|e| {
-                tracing::error!(error = %e, "cannot persist to {OFFSETS_TOPIC}");
-                ResponseError::CoordinatorNotAvailable
-            })
+        let batch = store::encode_batch(&encoded, now);
+        self.log.log().append(&batch, now).map(|_| ()).map_err(|e| {
+            tracing::error!(error = %e, "cannot persist to {OFFSETS_TOPIC}");
+            ResponseError::CoordinatorNotAvailable
+        })
     }
 
     /// Checks a session timeout against the broker's bounds.

@@ -306,8 +306,8 @@ mod tests {
             group: "g".into(),
             value: Some((1, "consumer".into())),
         };
-        let mut batch = encode_batch(&[s.encode(), s.encode()], 1000);
-        log.append(&mut batch, 1000).unwrap();
+        let batch = encode_batch(&[s.encode(), s.encode()], 1000);
+        log.append(&batch, 1000).unwrap();
         assert_eq!(replay(&log).unwrap(), vec![s.clone(), s]);
     }
 }

@@ -97,10 +97,8 @@ fn append(
             Vec::new(),
         )
     })?;
-    // The log patches base offsets in place; the request buffer is shared, so copy once.
-    let mut data = records.to_vec();
     let mut log = partition.log();
-    match log.append(&mut data, now_ms()) {
+    match log.append(&records, now_ms()) {
         Ok(o) => Ok((o.base_offset, o.log_start_offset)),
         Err(e) => {
             tracing::debug!(partition = partition.index, error = %e, "produce rejected");

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
-use super::batch::{set_base_offset, validate_produced, BatchHeader, BatchIter};
+use super::batch::{validate_produced, BatchHeader, BatchIter};
 use super::compaction::{require_keys, CompactionState};
 use super::config::{AppendOutcome, LogConfig};
 use super::error::LogError;
@@ -65,10 +65,11 @@ impl PartitionLog {
     /// batches, laid end to end.
     ///
     /// Every batch is validated first (sizes, magic, CRC, record count, size limit, and for
-    /// a compacted log a key on every record), so nothing is written if any batch is bad. Then idempotent producers are checked, offsets
-    /// are assigned by writing each batch's base offset into `records`, the active segment is
-    /// rolled if needed, and all batches are written with one `write`. No per-record work is
-    /// done and no fsync happens unless the flush policy asks for one.
+    /// a compacted log a key on every record), so nothing is written if any batch is bad.
+    /// Then idempotent producers are checked, offsets are assigned, the active segment is
+    /// rolled if needed, and all batches are written with one `pwritev` that puts each
+    /// batch's base offset in its header on the way (`records` is not copied or changed).
+    /// No per-record work is done and no fsync happens unless the flush policy asks for one.
     ///
     /// A producer retry of a stored batch writes nothing and returns the original offsets
     /// with `duplicate: true`.
@@ -77,7 +78,7 @@ impl PartitionLog {
     /// [`LogError::CorruptRecord`], [`LogError::InvalidRecord`], [`LogError::RecordTooLarge`],
     /// [`LogError::OutOfOrderSequence`], [`LogError::InvalidProducerEpoch`], or
     /// [`LogError::Io`] if the write fails (the segment is left as it was).
-    pub fn append(&mut self, records: &mut [u8], now_ms: i64) -> Result<AppendOutcome, LogError> {
+    pub fn append(&mut self, records: &[u8], now_ms: i64) -> Result<AppendOutcome, LogError> {
         self.observe(now_ms);
         if records.is_empty() {
             return Err(LogError::InvalidRecord(
@@ -118,9 +119,6 @@ impl PartitionLog {
                 })
             }
         };
-        for (pos, header) in &batches {
-            set_base_offset(&mut records[*pos..], header.base_offset);
-        }
         self.mark_dirty()?;
         let first_offset = self.log_end_offset();
         self.maybe_roll(records.len() as u64, next - 1, now_ms)?;
@@ -425,13 +423,46 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut log = PartitionLog::open(dir.path(), LogConfig::default(), NOW).unwrap();
         append_values(&mut log, &[b"a", b"b"]);
-        let mut produced = batch(&BatchSpec::values(&[b"c"]));
+        let produced = batch(&BatchSpec::values(&[b"c"]));
         let original = produced.clone();
-        log.append(&mut produced, NOW).unwrap();
+        log.append(&produced, NOW).unwrap();
+        assert_eq!(
+            produced, original,
+            "the request's bytes are left as they were"
+        );
         let stored = log.read(2, 1 << 20).unwrap();
-        assert_eq!(&stored[..], &produced[..]);
+        assert_eq!(stored.len(), produced.len());
         assert_eq!(&stored[8..], &original[8..]);
         assert_eq!(BatchHeader::parse(&stored).unwrap().base_offset, 2);
+    }
+
+    #[test]
+    fn every_batch_of_one_append_gets_its_own_base_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), LogConfig::default(), NOW).unwrap();
+        append_values(&mut log, &[b"a"]);
+        let mut records = Vec::new();
+        for values in [&[b"b" as &[u8], b"c"][..], &[b"d"], &[b"e", b"f", b"g"]] {
+            records.extend(batch(&BatchSpec::values(values)));
+        }
+        let out = log.append(&records, NOW).unwrap();
+        assert_eq!((out.base_offset, out.last_offset), (1, 6));
+        let stored = log.read(1, 1 << 20).unwrap();
+        assert_eq!(stored.len(), records.len());
+        let got: Vec<_> = BatchIter::new(&stored)
+            .map(|b| {
+                let b = b.unwrap();
+                crate::log::batch::verify_crc(&b.header, b.bytes).unwrap();
+                (b.header.base_offset, b.header.records_count)
+            })
+            .collect();
+        assert_eq!(got, vec![(1, 2), (3, 1), (4, 3)]);
+        let values: Vec<Vec<u8>> = consume_all(&log, 0).into_iter().map(|(_, v)| v).collect();
+        let expected: Vec<Vec<u8>> = ["a", "b", "c", "d", "e", "f", "g"]
+            .iter()
+            .map(|v| v.as_bytes().to_vec())
+            .collect();
+        assert_eq!(values, expected);
     }
 
     #[test]
@@ -446,7 +477,7 @@ mod tests {
         records.extend(bad);
         let size = log.size_bytes();
         assert!(matches!(
-            log.append(&mut records, NOW),
+            log.append(&records, NOW),
             Err(LogError::CorruptRecord(m)) if m.contains("CRC")
         ));
         assert_eq!(log.size_bytes(), size);
@@ -454,20 +485,20 @@ mod tests {
         let mut torn = batch(&BatchSpec::values(&[b"x"]));
         torn.truncate(torn.len() - 1);
         assert!(matches!(
-            log.append(&mut torn, NOW),
+            log.append(&torn, NOW),
             Err(LogError::CorruptRecord(_))
         ));
         assert!(matches!(
-            log.append(&mut [], NOW),
+            log.append(&[], NOW),
             Err(LogError::InvalidRecord(_))
         ));
-        let mut big = batch(&BatchSpec::sized(1, 2000, NOW, 0));
+        let big = batch(&BatchSpec::sized(1, 2000, NOW, 0));
         log.set_config(LogConfig {
             max_message_bytes: 1000,
             ..LogConfig::default()
         });
         assert!(matches!(
-            log.append(&mut big, NOW),
+            log.append(&big, NOW),
             Err(LogError::RecordTooLarge { max: 1000, .. })
         ));
         assert_eq!(log.log_end_offset(), 1);
@@ -479,7 +510,7 @@ mod tests {
         let mut log = PartitionLog::open(dir.path(), LogConfig::default(), NOW).unwrap();
         let mut records = batch(&BatchSpec::values(&[b"a", b"b"]));
         records.extend(batch(&BatchSpec::values(&[b"c"])));
-        let out = log.append(&mut records, NOW).unwrap();
+        let out = log.append(&records, NOW).unwrap();
         assert_eq!(
             (out.base_offset, out.last_offset, out.duplicate),
             (0, 2, false)

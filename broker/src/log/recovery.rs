@@ -326,6 +326,60 @@ mod tests {
         files(dir, "log").pop().unwrap()
     }
 
+    /// Disk bytes the file holds past the 4 KiB blocks its length needs.
+    fn reserved_past_end(path: &Path) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).unwrap();
+        (m.blocks() * 512).saturating_sub(m.len().div_ceil(4096) * 4096)
+    }
+
+    #[test]
+    fn space_reserved_ahead_of_writes_is_given_back_on_roll_shutdown_and_recovery() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        append_values(&mut log, &[b"first"]);
+        let active = last_log(dir.path());
+        assert_eq!(
+            std::fs::metadata(&active).unwrap().len(),
+            log.size_bytes(),
+            "the reservation does not change the file's length"
+        );
+        // File systems without fallocate (tmpfs does have it) write without a reservation.
+        let reserving = reserved_past_end(&active) > 0;
+
+        // A roll gives back what the sealed segment did not use.
+        while log.segment_count() < 2 {
+            append_values(&mut log, &[b"more"]);
+        }
+        let logs = files(dir.path(), "log");
+        assert_eq!(
+            reserved_past_end(&logs[0]),
+            0,
+            "sealed segment keeps no spare space"
+        );
+        assert_eq!(reserved_past_end(&logs[1]) > 0, reserving);
+
+        // A crash leaves the reservation behind; opening the log again gives it back.
+        let end = log.log_end_offset();
+        drop(log);
+        let mut log = PartitionLog::open(dir.path(), config(), NOW).unwrap();
+        assert_eq!(log.log_end_offset(), end);
+        assert_eq!(reserved_past_end(&last_log(dir.path())), 0);
+
+        // So does a clean shutdown, and the log stays usable after it.
+        append_values(&mut log, &[b"after"]);
+        log.shutdown().unwrap();
+        assert_eq!(reserved_past_end(&last_log(dir.path())), 0);
+        append_values(&mut log, &[b"again"]);
+        let values: Vec<Vec<u8>> = consume_all(&log, 1 << 20)
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(values.first().map(Vec::as_slice), Some(&b"first"[..]));
+        assert_eq!(values.last().map(Vec::as_slice), Some(&b"again"[..]));
+        assert_eq!(values.len() as i64, end + 2);
+    }
+
     fn append_to_file(path: &Path, bytes: &[u8]) {
         use std::io::Write;
         let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();

@@ -12,6 +12,7 @@
 //!   rebuild the indexes, and truncate the file at the first batch that is torn or corrupt.
 
 use std::fs::File;
+use std::io::IoSlice;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
@@ -136,7 +137,19 @@ pub struct Segment {
     last_modified_ms: i64,
     /// Log bytes written since the last fsync.
     unsynced: bool,
+    /// End of the disk space reserved for the file (see [`Segment::reserve`]); nothing is
+    /// reserved past the end while it is at most `size`.
+    reserved: u64,
+    /// False once the file system refused to preallocate (not every one can).
+    preallocate: bool,
 }
+
+/// The smallest and largest step by which the active segment's disk space is reserved
+/// ahead of its writes.
+const RESERVE_MIN: u64 = 64 * 1024;
+const RESERVE_MAX: u64 = 16 * 1024 * 1024;
+/// Most slices one `pwritev` takes (Linux's `IOV_MAX`).
+const MAX_IOVECS: usize = 1024;
 
 /// Why a scan stopped before the end of the file.
 type ScanStop = Option<String>;
@@ -176,6 +189,8 @@ impl Segment {
             created_ms,
             last_modified_ms,
             unsynced: false,
+            reserved: 0,
+            preallocate: true,
         }
     }
 
@@ -211,6 +226,11 @@ impl Segment {
             },
         )?;
         seg.size = end;
+        seg.reserved = end;
+        if stop.is_none() && blocks_past(&seg.file, end) {
+            // Space a crashed process reserved past the end: give it back.
+            seg.file.set_len(end).at(&seg.path)?;
+        }
         if let Some(reason) = stop {
             tracing::warn!(
                 segment = %seg.path.display(),
@@ -386,8 +406,10 @@ impl Segment {
         }
     }
 
-    /// Appends already validated and offset-patched batches with one positional write.
-    /// `batches` lists each batch's byte position within `data` and its header.
+    /// Appends already validated batches with one positional write, giving each batch the
+    /// base offset in its header: `batches` lists each batch's byte position within `data`
+    /// and its header, whose `base_offset` is written over the first 8 bytes of the batch
+    /// (outside the CRC) on the way to the file, so `data` itself is never copied.
     ///
     /// # Errors
     /// [`LogError::Io`] if the write fails; the file is cut back to its previous size.
@@ -399,7 +421,21 @@ impl Segment {
         now_ms: i64,
     ) -> Result<(), LogError> {
         let start = self.size;
-        if let Err(e) = self.file.write_all_at(data, start) {
+        self.reserve(start + data.len() as u64);
+        let offsets: Vec<[u8; 8]> = batches
+            .iter()
+            .map(|(_, h)| h.base_offset.to_be_bytes())
+            .collect();
+        let mut slices = Vec::with_capacity(2 * batches.len() + 1);
+        let mut done = 0;
+        for ((pos, _), offset) in batches.iter().zip(&offsets) {
+            slices.push(IoSlice::new(&data[done..*pos]));
+            slices.push(IoSlice::new(offset));
+            done = pos + offset.len();
+        }
+        slices.push(IoSlice::new(&data[done..]));
+        slices.retain(|s| !s.is_empty());
+        if let Err(e) = write_all_vectored_at(&self.file, &mut slices, start) {
             // Best effort: leave no partial batch behind; recovery would cut it anyway.
             let _ = self.file.set_len(start);
             return Err(LogError::io(&self.path, e));
@@ -409,9 +445,38 @@ impl Segment {
                 .add_batch(start + *pos as u64, header, index_interval);
         }
         self.size += data.len() as u64;
+        self.reserved = self.reserved.max(self.size);
         self.last_modified_ms = now_ms;
         self.unsynced = true;
         Ok(())
+    }
+
+    /// Reserves disk space up to at least `end` ahead of a write, in steps that grow with the
+    /// segment (64 KiB up to 16 MiB), without changing the file size
+    /// (`fallocate(FALLOC_FL_KEEP_SIZE)`). Writing into reserved space spares the file system
+    /// its block allocation on every write (on ext4 this halves the kernel's cost of an
+    /// append); [`seal`](Self::seal) gives back what was not used. Best effort: where the file
+    /// system cannot preallocate, or the disk is full, the write goes ahead without.
+    fn reserve(&mut self, end: u64) {
+        if end <= self.reserved || !self.preallocate {
+            return;
+        }
+        let from = self.reserved.max(self.size);
+        let until = end + self.size.clamp(RESERVE_MIN, RESERVE_MAX);
+        match rustix::fs::fallocate(
+            &self.file,
+            rustix::fs::FallocateFlags::KEEP_SIZE,
+            from,
+            until - from,
+        ) {
+            Ok(()) => self.reserved = until,
+            Err(e) => {
+                if e != rustix::io::Errno::NOSPC {
+                    tracing::debug!(segment = %self.path.display(), error = %e, "cannot preallocate; writing without");
+                    self.preallocate = false;
+                }
+            }
+        }
     }
 
     /// Reads the header of the batch stored at `position`.
@@ -428,9 +493,24 @@ impl Segment {
         Ok(header)
     }
 
+    /// Reads `len` bytes at `position` into a new buffer, without zero-filling it first
+    /// (that pass cost as much as the read itself when serving fetches).
     fn read_bytes(&self, position: u64, len: usize) -> Result<Vec<u8>, LogError> {
-        let mut buf = vec![0u8; len];
-        self.file.read_exact_at(&mut buf, position).at(&self.path)?;
+        let mut buf = Vec::with_capacity(len);
+        while buf.len() < len {
+            let at = position + buf.len() as u64;
+            match rustix::io::pread(&self.file, rustix::buffer::spare_capacity(&mut buf), at) {
+                Ok(0) => {
+                    return Err(LogError::io(
+                        &self.path,
+                        std::io::ErrorKind::UnexpectedEof.into(),
+                    ))
+                }
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(LogError::io(&self.path, e.into())),
+            }
+        }
+        buf.truncate(len);
         Ok(buf)
     }
 
@@ -565,11 +645,17 @@ impl Segment {
     }
 
     /// Called when the segment stops being the active one: records the final max timestamp
-    /// in the time index and writes the pending index entries (no fsync).
+    /// in the time index, writes the pending index entries (no fsync), and gives back disk
+    /// space reserved past the end of the file.
     ///
     /// # Errors
     /// [`LogError::Io`] if an index file cannot be written.
     pub fn seal(&mut self) -> Result<(), LogError> {
+        if self.reserved > self.size {
+            // Gives back the space reserved past the end (ftruncate to the same size does).
+            self.file.set_len(self.size).at(&self.path)?;
+            self.reserved = self.size;
+        }
         self.idx.finalize_time_index();
         self.idx.offsets.persist(false)?;
         self.idx.times.persist(false)
@@ -618,6 +704,34 @@ fn file_times(file: &File, path: &Path, now_ms: i64) -> Result<(u64, i64, i64), 
     let modified = ms(meta.modified()).unwrap_or(now_ms);
     let created = ms(meta.created()).unwrap_or(modified).min(now_ms);
     Ok((meta.len(), created, modified))
+}
+
+/// True if `file` holds disk blocks past the 4 KiB block that holds byte `len - 1`.
+fn blocks_past(file: &File, len: u64) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    file.metadata()
+        .is_ok_and(|m| m.blocks() * 512 > len.div_ceil(4096) * 4096)
+}
+
+/// Writes all of `slices` at `offset` with as few `pwritev` calls as it takes.
+fn write_all_vectored_at(
+    file: &File,
+    mut slices: &mut [IoSlice<'_>],
+    mut offset: u64,
+) -> std::io::Result<()> {
+    while !slices.is_empty() {
+        let n = slices.len().min(MAX_IOVECS);
+        match rustix::io::pwritev(file, &slices[..n], offset) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(written) => {
+                offset += written as u64;
+                IoSlice::advance_slices(&mut slices, written);
+            }
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// Walks the batches of `file` from `from` to `len`, calling `visit(position, header)` for

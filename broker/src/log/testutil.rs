@@ -165,8 +165,8 @@ pub fn append_spec(
     spec: &BatchSpec,
     now: i64,
 ) -> Result<super::AppendOutcome, super::LogError> {
-    let mut b = batch(spec);
-    log.append(&mut b, now)
+    let b = batch(spec);
+    log.append(&b, now)
 }
 
 /// Appends one uncompressed batch of these values at [`NOW`].

@@ -694,7 +694,7 @@ fn transactional_batches_stay_and_pin_their_keys_tombstones() {
     let mut txn = batch(&BatchSpec::keyed(&[("t", Some("in-txn"))]).producer(3, 0, 0));
     txn[22] |= 0x10; // the transactional attribute bit
     write_crc(&mut txn);
-    log.append(&mut txn, NOW).unwrap();
+    log.append(&txn, NOW).unwrap();
     put(&mut log, "t", Some("later"), NOW);
     put(&mut log, "t", None, NOW);
     put(&mut log, "u", Some("1"), NOW);
