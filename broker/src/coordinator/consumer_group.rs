@@ -250,14 +250,22 @@ impl ConsumerGroup {
     }
 
     /// Computes the target assignment with the group's assignor.
+    ///
+    /// `uniform` is sticky, as Kafka's: per topic, each subscriber's quota is the partition
+    /// count divided evenly (the remainder goes to the members already holding the most,
+    /// then to those with the fewest partitions so far); every member keeps as much of its
+    /// previous target as its quota allows, and only the rest moves. So a member leaving
+    /// moves just its own partitions (the others get them on their next heartbeat, nothing
+    /// needs revoking first), and a member joining takes only its share. `range` gives each
+    /// subscriber a contiguous range of every topic.
     fn assign(&mut self) {
+        let previous = std::mem::take(&mut self.target);
         let mut target: BTreeMap<String, BTreeSet<TopicPartition>> = self
             .members
             .keys()
             .map(|id| (id.clone(), BTreeSet::new()))
             .collect();
         let range = self.assignor == "range";
-        let mut cursor = 0usize;
         for (name, &(topic_id, partitions)) in &self.metadata {
             let subscribers: Vec<&String> = self
                 .members
@@ -265,27 +273,29 @@ impl ConsumerGroup {
                 .filter(|m| m.subscriptions.contains(name))
                 .map(|m| &m.id)
                 .collect();
-            if subscribers.is_empty() {
+            if subscribers.is_empty() || partitions <= 0 {
                 continue;
             }
-            let n = subscribers.len();
-            for p in 0..partitions.max(0) {
-                let owner = if range {
-                    // Contiguous ranges; the first `partitions % n` members get one extra.
-                    let (per, extra) = (partitions as usize / n, partitions as usize % n);
-                    let p = p as usize;
-                    let cut = extra * (per + 1);
-                    if p < cut {
-                        p / (per + 1)
-                    } else {
-                        extra + (p - cut) / per.max(1)
-                    }
-                } else {
-                    cursor += 1;
-                    (cursor - 1) % n
-                };
-                if let Some(set) = target.get_mut(subscribers[owner.min(n - 1)]) {
-                    set.insert((topic_id, p));
+            let owners = if range {
+                range_owners(subscribers.len(), partitions)
+            } else {
+                let held: Vec<Vec<i32>> = subscribers
+                    .iter()
+                    .map(|id| {
+                        previous.get(*id).map_or_else(Vec::new, |set| {
+                            set.iter()
+                                .filter(|(t, p)| *t == topic_id && *p < partitions)
+                                .map(|(_, p)| *p)
+                                .collect()
+                        })
+                    })
+                    .collect();
+                let so_far: Vec<usize> = subscribers.iter().map(|id| target[*id].len()).collect();
+                sticky_owners(&held, &so_far, partitions)
+            };
+            for (p, owner) in owners.into_iter().enumerate() {
+                if let Some(set) = target.get_mut(subscribers[owner]) {
+                    set.insert((topic_id, p as i32));
                 }
             }
         }
@@ -349,6 +359,57 @@ impl ConsumerGroup {
         }
         !gone.is_empty()
     }
+}
+
+/// The owner (index into the subscribers) of each of `partitions` partitions under the range
+/// assignor: contiguous ranges, the first `partitions % n` subscribers get one more.
+fn range_owners(n: usize, partitions: i32) -> Vec<usize> {
+    let partitions = partitions as usize;
+    let (per, extra) = (partitions / n, partitions % n);
+    let cut = extra * (per + 1);
+    (0..partitions)
+        .map(|p| {
+            if p < cut {
+                p / (per + 1)
+            } else {
+                extra + (p - cut) / per.max(1)
+            }
+        })
+        .map(|o| o.min(n - 1))
+        .collect()
+}
+
+/// The owner (index into the subscribers) of each of `partitions` partitions under the
+/// sticky uniform assignor. `held[i]` are the partitions subscriber `i` had in its previous
+/// target, `so_far[i]` how many partitions of other topics it got in this round.
+fn sticky_owners(held: &[Vec<i32>], so_far: &[usize], partitions: i32) -> Vec<usize> {
+    let n = held.len();
+    let count = partitions as usize;
+    let (per, extra) = (count / n, count % n);
+    // The remainder goes to those holding the most already, then to the least loaded.
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(held[i].len()), so_far[i], i));
+    let mut quota = vec![per; n];
+    for &i in order.iter().take(extra) {
+        quota[i] += 1;
+    }
+    let mut owner: Vec<Option<usize>> = vec![None; count];
+    for (i, partitions) in held.iter().enumerate() {
+        for &p in partitions {
+            let slot = &mut owner[p as usize];
+            if quota[i] > 0 && slot.is_none() {
+                *slot = Some(i);
+                quota[i] -= 1;
+            }
+        }
+    }
+    let mut takers = order
+        .into_iter()
+        .flat_map(|i| std::iter::repeat_n(i, quota[i]));
+    owner
+        .into_iter()
+        .map(|o| o.or_else(|| takers.next()).unwrap_or(0))
+        .collect()
 }
 
 #[cfg(test)]
@@ -434,6 +495,92 @@ mod tests {
         assert_eq!(b2.assignment.unwrap().len(), 2);
         assert!(g.expire(now + Duration::from_secs(100), Duration::from_secs(45)));
         assert_eq!(g.state(), "Empty");
+    }
+
+    #[test]
+    fn uniform_assignor_is_sticky() {
+        let t = Uuid::new_v4();
+        let md = move |name: &str| (name == "t").then_some((t, 7));
+        let mut g = ConsumerGroup::new("g");
+        let now = Instant::now();
+        for id in ["a", "b", "c"] {
+            g.heartbeat(hb(id, 0, Some(&["t"]), None), &md, now)
+                .unwrap();
+        }
+        let sizes =
+            |g: &ConsumerGroup| -> Vec<usize> { g.target.values().map(BTreeSet::len).collect() };
+        assert_eq!(sizes(&g), vec![3, 2, 2]);
+        let before = g.target.clone();
+        let all: BTreeSet<TopicPartition> = before.values().flatten().copied().collect();
+        assert_eq!(all.len(), 7, "every partition has exactly one owner");
+
+        // c leaves: a and b keep all they had and share c's partitions.
+        g.heartbeat(hb("c", -1, None, None), &md, now).unwrap();
+        for id in ["a", "b"] {
+            assert!(
+                before[id].is_subset(&g.target[id]),
+                "{id} keeps its partitions"
+            );
+        }
+        let mut counts = sizes(&g);
+        counts.sort_unstable();
+        assert_eq!(counts, vec![3, 4]);
+        let left = g.target.clone();
+
+        // d joins: it takes only its share, each of the others gives up at most what it must.
+        g.heartbeat(hb("d", 0, Some(&["t"]), None), &md, now)
+            .unwrap();
+        let mut counts = sizes(&g);
+        counts.sort_unstable();
+        assert_eq!(counts, vec![2, 2, 3]);
+        for id in ["a", "b"] {
+            assert!(
+                g.target[id].is_subset(&left[id]),
+                "{id} only loses partitions"
+            );
+        }
+        let all: BTreeSet<TopicPartition> = g.target.values().flatten().copied().collect();
+        assert_eq!(all.len(), 7);
+    }
+
+    #[test]
+    fn a_leavers_partitions_reach_the_others_on_their_next_heartbeat() {
+        let t = Uuid::new_v4();
+        let md = move |name: &str| (name == "t").then_some((t, 6));
+        let mut g = ConsumerGroup::new("g");
+        let now = Instant::now();
+        let mut epochs = BTreeMap::new();
+        // Three members settle: each heartbeats until it owns its target.
+        for _ in 0..3 {
+            for id in ["a", "b", "c"] {
+                let epoch = epochs.get(id).copied().unwrap_or(0);
+                let owned: Vec<TopicPartition> = g
+                    .members
+                    .get(id)
+                    .map(|m| m.assigned.iter().copied().collect())
+                    .unwrap_or_default();
+                let subs = (epoch == 0).then_some(&["t"][..]);
+                let r = g
+                    .heartbeat(hb(id, epoch, subs, Some(&owned)), &md, now)
+                    .unwrap();
+                epochs.insert(id, r.member_epoch);
+            }
+        }
+        assert_eq!(g.state(), "Stable");
+        g.heartbeat(hb("c", -1, None, None), &md, now).unwrap();
+        let mut total = 0;
+        for id in ["a", "b"] {
+            let owned: Vec<TopicPartition> = g.members[id].assigned.iter().copied().collect();
+            let r = g
+                .heartbeat(hb(id, epochs[id], None, Some(&owned)), &md, now)
+                .unwrap();
+            total += r.assignment.map_or(0, |a| a.len());
+        }
+        assert_eq!(
+            total, 6,
+            "one heartbeat each hands out all of c's partitions"
+        );
+        assert_eq!(g.state(), "Stable");
     }
 
     #[test]
