@@ -15,8 +15,11 @@
 #      ./configure --no-download --disable-ssl --disable-gssapi --disable-curl; make libs
 #   3. start `fjord broker` on 127.0.0.1:0 with a data dir under .cache/perf/; idle RSS
 #      (VmRSS of /proc/PID/status) 2 s after it is ready
-#   4. `fjord perf baseline` in the same directory: loopback TCP, 1 GiB write + fsync
-#   5. `fjord perf produce` 100 B and 1 KiB acks=all, `fjord perf consume` 100 B,
+#   4. `fjord perf baseline` in the same directory: loopback TCP, 1 GiB write + fsync, the
+#      cost of a first and second write to each page of 1 GiB of new memory
+#   5. (each produce phase starts after a `sync`, outside the measurement, so it does not pay
+#      for the writeback of the phases before it)
+#      `fjord perf produce` 100 B and 1 KiB acks=all, `fjord perf consume` 100 B,
 #      `fjord perf e2e` at 20,000 rec/s, rdkafka_performance produce and consume 100 B;
 #      broker RSS is sampled every 100 ms during the produce runs
 #   6. the produce runs again with client settings tuned for throughput ($tuned below: a
@@ -242,6 +245,14 @@ proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; 
 # (Steal, time the hypervisor gave to other guests, is neither; it only shrinks the machine.)
 machine_ticks() { awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8; print busy, busy + $5 + $6 }' /proc/stat; }
 
+# Writes back what earlier phases left dirty in the page cache, outside any measurement, so
+# each produce phase starts with the same (empty) writeback backlog instead of paying for
+# the phases before it.
+settle() {
+    sync
+    sleep 1
+}
+
 declare -A cpu_broker cpu_client cpu_other failed
 # run_phase NAME COMMAND...: runs a client with stdout to $work/NAME.out and stderr to
 # $work/NAME.err, and records the CPU use of the broker, the client and everything else.
@@ -297,32 +308,42 @@ say "broker ready at $broker_addr (pid $broker_pid); logs in $work"
 sleep 2
 idle_rss_kb="$(rss_kb "$broker_pid")"
 
-run_phase baseline "$fjord" perf baseline --dir "$work" --json --quiet
+run_phase baseline "$fjord" perf baseline --dir "$work" --warm-memory-gib 1 --json --quiet
 loopback="$(json_get "$work/baseline.out" tcp_loopback_mb_per_s)"
 disk_fsync="$(json_get "$work/baseline.out" disk_write_fsync_mb_per_s)"
 disk_cache="$(json_get "$work/baseline.out" disk_write_page_cache_mb_per_s)"
+# µs per 4 KiB page of the first and second write to 1 GiB of new memory.
+touch_first_us="$(awk -v s="$(json_get "$work/baseline.out" warm_first_touch_s)" 'BEGIN { printf "%.2f", s * 1e6 / 262144 }')"
+touch_second_us="$(awk -v s="$(json_get "$work/baseline.out" warm_second_touch_s)" 'BEGIN { printf "%.2f", s * 1e6 / 262144 }')"
 
 for t in perf-100b perf-1k perf-e2e perf-rdk; do create_topic "$t"; done
 client=(--bootstrap-server "$broker_addr" --json)
 
 start_rss_sampler
+settle
 run_phase produce_100b "$fjord" perf produce --topic perf-100b --records "$records" \
     --record-size 100 --acks all "${client[@]}"
+settle
 run_phase produce_1k "$fjord" perf produce --topic perf-1k --records "$records_1k" \
     --record-size 1024 --acks all "${client[@]}"
 if [ -n "$rdperf" ]; then
     # librdkafka's own defaults (rdkafka_performance otherwise sets linger.ms=1000).
+    settle
     run_phase rdk_produce "$rdperf" -P -t perf-rdk -b "$broker_addr" -s 100 -c "$records" \
         -a -1 -X linger.ms=5
 fi
 for t in perf-100b-tuned perf-1k-tuned perf-rdk-tuned perf-rdk-1k-tuned; do create_topic "$t"; done
+settle
 run_phase produce_100b_tuned "$fjord" perf produce --topic perf-100b-tuned --records "$records" \
     --record-size 100 --acks all "${tuned[@]}" "${client[@]}"
+settle
 run_phase produce_1k_tuned "$fjord" perf produce --topic perf-1k-tuned --records "$records_1k" \
     --record-size 1024 --acks all "${tuned[@]}" "${client[@]}"
 if [ -n "$rdperf" ]; then
+    settle
     run_phase rdk_produce_tuned "$rdperf" -P -t perf-rdk-tuned -b "$broker_addr" -s 100 \
         -c "$records" -a -1 "${tuned[@]}"
+    settle
     run_phase rdk_produce_1k_tuned "$rdperf" -P -t perf-rdk-1k-tuned -b "$broker_addr" -s 1024 \
         -c "$records_1k" -a -1 "${tuned[@]}"
 fi
@@ -356,6 +377,7 @@ stop_broker
 start_broker fsync -o log.flush.interval.messages=1
 create_topic perf-fsync
 client=(--bootstrap-server "$broker_addr" --json)
+settle
 run_phase produce_fsync "$fjord" perf produce --topic perf-fsync --records "$fsync_records" \
     --record-size 100 --acks all "${client[@]}"
 stop_broker
@@ -416,6 +438,8 @@ table="$work/table.md"
     row baseline "Baseline: loopback TCP" "$(fmt_1 "$loopback") MB/s" "" "" "1.00" "" "$(cpu baseline)"
     row baseline "Baseline: disk write 1 GiB + fsync" \
         "$(fmt_1 "$disk_fsync") MB/s (page cache only: $(fmt_1 "$disk_cache") MB/s)" "" "" "" "1.00" ""
+    row baseline "Baseline: write to 1 GiB of new memory, per 4 KiB page" \
+        "first touch $touch_first_us µs, second touch $touch_second_us µs" "" "" "" "" ""
     row none "Broker idle RSS (2 s after start)" "$(mb "$idle_rss_kb")" "< 20 MB" \
         "$(meets "$idle_mb" "<" 20)" "" "" ""
     row produce_100b "\`fjord perf produce\` 100 B, acks=all" \

@@ -7,6 +7,12 @@
 //! - Sequential disk write: `--disk-mib` MiB written in 1 MiB chunks to a new file in
 //!   `--dir`, then one fsync; the rate counts the fsync, and the page-cache rate (before the
 //!   fsync) is reported beside it. The ceiling for durable appends. The file is removed.
+//! - Fresh memory (`--warm-memory-gib`, first; 0 skips it): maps that much new memory, writes
+//!   one byte per 4 KiB page twice, and frees it, timing each pass. The first pass pays the
+//!   fault of every new page; in a virtual machine whose host backs guest memory lazily (and
+//!   takes freed pages back) that fault is several µs, and the kernel pays it for every new
+//!   page-cache page too, so it bounds how fast any broker can append into the page cache.
+//!   The second pass is the cost of the same writes to memory already there.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -37,6 +43,9 @@ pub struct BaselineArgs {
     /// How much to write to disk, in MiB (1 MiB per write)
     #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     pub disk_mib: u64,
+    /// Time the first and second touch of this much new memory, in GiB (0: skip)
+    #[arg(long, value_name = "GIB", default_value_t = 0)]
+    pub warm_memory_gib: u64,
 }
 
 /// Runs both baselines and returns their summary.
@@ -44,11 +53,27 @@ pub struct BaselineArgs {
 /// # Errors
 /// The loopback socket or the disk file cannot be used.
 pub fn run(args: &BaselineArgs, shutdown: &CancellationToken) -> anyhow::Result<Summary> {
+    let warm = warm_memory(args.warm_memory_gib)?;
     let tcp = loopback_tcp(Duration::from_secs(args.tcp_seconds), shutdown)?;
     let dir = args.dir.clone().unwrap_or_else(std::env::temp_dir);
     let disk = sequential_write(&dir, args.disk_mib, shutdown)?;
     let mut summary = Summary::new("baseline");
     summary
+        .count("warm_memory_gib", "fresh memory touched", "GiB", args.warm_memory_gib)
+        .real(
+            "warm_first_touch_s",
+            "memory first touch",
+            "s",
+            warm.0.as_secs_f64(),
+            3,
+        )
+        .real(
+            "warm_second_touch_s",
+            "memory second touch",
+            "s",
+            warm.1.as_secs_f64(),
+            3,
+        )
         .real("tcp_loopback_mb_per_s", "loopback TCP", "MB/s", tcp, 1)
         .text("disk_dir", "disk test dir", dir.display().to_string())
         .count("disk_bytes", "disk bytes written", "B", disk.bytes)
@@ -74,6 +99,27 @@ pub fn run(args: &BaselineArgs, shutdown: &CancellationToken) -> anyhow::Result<
             3,
         );
     Ok(summary)
+}
+
+/// Writes one byte per 4 KiB page of `gib` GiB of new memory, twice, then frees it; returns
+/// the time of each pass.
+fn warm_memory(gib: u64) -> anyhow::Result<(Duration, Duration)> {
+    if gib == 0 {
+        return Ok((Duration::ZERO, Duration::ZERO));
+    }
+    let len = usize::try_from(gib << 30).context("--warm-memory-gib is too large here")?;
+    // Zeroed allocations this large are fresh mappings: no page is touched before the passes.
+    let mut memory = vec![0u8; len];
+    let mut pass = |value: u8| {
+        let started = Instant::now();
+        for page in memory.chunks_mut(4096) {
+            page[0] = value;
+        }
+        started.elapsed()
+    };
+    let (first, second) = (pass(1), pass(2));
+    std::hint::black_box(&memory);
+    Ok((first, second))
 }
 
 /// Streams over a loopback connection for `duration`; returns MB/s received.

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Compares fjord binaries on produce (and consume) throughput with librdkafka's
+# rdkafka_performance, interleaving them so machine noise hits both alike. A benchmark, not a
+# test. Build the binaries first (e.g. `git stash; cargo build --release; cp target/release/fjord
+# /tmp/fjord-old; git stash pop; ...`); rdkafka_performance comes from scripts/perf.sh's build.
+#
+# Usage: scripts/perf-ab.sh [options] BIN...
+#   --size BYTES    record size (default 100)
+#   --count N       records per run (default 5000000)
+#   --runs N        rounds (default 3)
+#   --consume       also time consuming the produced records from the beginning
+#   --series        one broker per binary taking every run in a row (each run a new topic), to
+#                   see what earlier runs' data costs later ones; default: a fresh broker and
+#                   data dir per run
+#   -X KEY=VALUE    extra rdkafka_performance properties (default: -X linger.ms=5)
+#
+# Per run it prints the binary, records/s and MB/s (acknowledged, acks=all), the broker's CPU
+# seconds during the client's run (/proc/PID/stat), the client's user/system/elapsed seconds,
+# and the machine's Dirty and Writeback page-cache figures after the run.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+rdperf="${RDKAFKA_PERFORMANCE:-$root/.cache/rdkafka-perf/rdkafka_performance}"
+size=100 count=5000000 runs=3 consume=0 series=0
+props=()
+bins=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --size) size="$2"; shift 2 ;;
+        --count) count="$2"; shift 2 ;;
+        --runs) runs="$2"; shift 2 ;;
+        --consume) consume=1; shift ;;
+        --series) series=1; shift ;;
+        -X) props+=(-X "$2"); shift 2 ;;
+        -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
+        -*) echo "perf-ab.sh: unknown option $1" >&2; exit 2 ;;
+        *) bins+=("$1"); shift ;;
+    esac
+done
+[ ${#bins[@]} -gt 0 ] || { echo "perf-ab.sh: give at least one fjord binary" >&2; exit 2; }
+[ -x "$rdperf" ] || { echo "perf-ab.sh: no $rdperf; run scripts/perf.sh --quick once to build it" >&2; exit 1; }
+[ ${#props[@]} -gt 0 ] || props=(-X linger.ms=5)
+
+scratch="$(mktemp -d "${TMPDIR:-/tmp}/fjord-ab.XXXXXX")"
+pid=""
+stop() {
+    if [ -n "$pid" ]; then
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        pid=""
+    fi
+}
+trap 'stop; rm -rf "$scratch"' EXIT
+
+# start BIN: a broker on a new data dir; sets pid and addr.
+start() {
+    local dir
+    dir="$(mktemp -d "$scratch/data.XXXX")"
+    "$1" broker --listen 127.0.0.1:0 --data-dir "$dir" >"$dir.log" 2>&1 &
+    pid=$!
+    addr=""
+    for _ in $(seq 1 200); do
+        addr="$(grep -o -m1 -E 'address=[^ ,]+' "$dir.log" | cut -d= -f2 || true)"
+        [ -n "$addr" ] && return 0
+        sleep 0.05
+    done
+    echo "perf-ab.sh: broker did not start: $(tail -3 "$dir.log")" >&2
+    exit 1
+}
+ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
+meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
+
+# measure LABEL ARGS...: one rdkafka_performance run against the current broker.
+measure() {
+    local label="$1" t0 t1 out line
+    shift
+    t0="$(ticks)"
+    out="$({ /usr/bin/time -f "client %U user %S sys %e s" "$rdperf" "$@" -b "$addr"; } 2>&1 || true)"
+    t1="$(ticks)"
+    line="$(echo "$out" | grep 'msgs/s' | tail -n1)"
+    printf '%s %s: %s msgs/s %s MB/s, broker %s s CPU, %s, dirty %s kB, writeback %s kB\n' \
+        "$(basename "$bin")" "$label" \
+        "$(echo "$line" | sed -n 's/.* \([0-9]*\) msgs\/s.*/\1/p')" \
+        "$(echo "$line" | sed -n 's/.*[ (]\([0-9.]*\) MB\/s.*/\1/p')" \
+        "$(awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }')" \
+        "$(echo "$out" | grep '^client' | tail -n1)" "$(meminfo Dirty)" "$(meminfo Writeback)"
+}
+
+one_run() {
+    local topic="$1" r="$2"
+    measure "run $r produce" -P -t "$topic" -s "$size" -c "$count" -a -1 "${props[@]}"
+    if [ "$consume" = 1 ]; then
+        measure "run $r consume" -C -t "$topic" -p 0 -o beginning -c "$count" \
+            -X queued.min.messages=100000
+    fi
+}
+
+if [ "$series" = 1 ]; then
+    for bin in "${bins[@]}"; do
+        start "$bin"
+        for r in $(seq 1 "$runs"); do one_run "ab-$r" "$r"; done
+        stop
+    done
+else
+    for r in $(seq 1 "$runs"); do
+        for bin in "${bins[@]}"; do
+            start "$bin"
+            one_run ab "$r"
+            stop
+            rm -rf "$scratch"/data.*
+        done
+    done
+fi
