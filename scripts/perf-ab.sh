@@ -12,7 +12,12 @@
 #   --series        one broker per binary taking every run in a row (each run a new topic), to
 #                   see what earlier runs' data costs later ones; default: a fresh broker and
 #                   data dir per run
+#   --idle-consumers N
+#                   first start N rdkafka_performance consumers on a topic nobody writes to:
+#                   their fetches wait on the broker throughout (what appends elsewhere cost)
 #   -X KEY=VALUE    extra rdkafka_performance properties (default: -X linger.ms=5)
+#   --rate N        produce at most N records/s (rdkafka_performance -r): with linger.ms=0,
+#                   about one produce request per record
 #
 # Per run it prints the binary, records/s and MB/s (acknowledged, acks=all), the broker's CPU
 # seconds during the client's run (/proc/PID/stat), the client's user/system/elapsed seconds,
@@ -21,8 +26,9 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rdperf="${RDKAFKA_PERFORMANCE:-$root/.cache/rdkafka-perf/rdkafka_performance}"
-size=100 count=5000000 runs=3 consume=0 series=0
+size=100 count=5000000 runs=3 consume=0 series=0 idle=0
 props=()
+rate=()
 bins=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -31,7 +37,9 @@ while [ $# -gt 0 ]; do
         --runs) runs="$2"; shift 2 ;;
         --consume) consume=1; shift ;;
         --series) series=1; shift ;;
+        --idle-consumers) idle="$2"; shift 2 ;;
         -X) props+=(-X "$2"); shift 2 ;;
+        --rate) rate=(-r "$2"); shift 2 ;;
         -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "perf-ab.sh: unknown option $1" >&2; exit 2 ;;
         *) bins+=("$1"); shift ;;
@@ -43,7 +51,12 @@ done
 
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/fjord-ab.XXXXXX")"
 pid=""
+idle_pids=()
 stop() {
+    local p
+    for p in "${idle_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${idle_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    idle_pids=()
     if [ -n "$pid" ]; then
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
@@ -61,11 +74,20 @@ start() {
     addr=""
     for _ in $(seq 1 200); do
         addr="$(grep -o -m1 -E 'address=[^ ,]+' "$dir.log" | cut -d= -f2 || true)"
-        [ -n "$addr" ] && return 0
+        [ -n "$addr" ] && break
         sleep 0.05
     done
-    echo "perf-ab.sh: broker did not start: $(tail -3 "$dir.log")" >&2
-    exit 1
+    [ -n "$addr" ] || {
+        echo "perf-ab.sh: broker did not start: $(tail -3 "$dir.log")" >&2
+        exit 1
+    }
+    local i
+    for ((i = 0; i < idle; i++)); do
+        "$rdperf" -C -t idle -p 0 -o end -b "$addr" -q >/dev/null 2>&1 &
+        idle_pids+=($!)
+    done
+    [ "$idle" = 0 ] || sleep 2
+    return 0
 }
 ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
 meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
@@ -88,7 +110,7 @@ measure() {
 
 one_run() {
     local topic="$1" r="$2"
-    measure "run $r produce" -P -t "$topic" -s "$size" -c "$count" -a -1 "${props[@]}"
+    measure "run $r produce" -P -t "$topic" -s "$size" -c "$count" -a -1 "${rate[@]}" "${props[@]}"
     if [ "$consume" = 1 ]; then
         measure "run $r consume" -C -t "$topic" -p 0 -o beginning -c "$count" \
             -X queued.min.messages=100000

@@ -136,6 +136,43 @@ async fn waiting_fetch_wakes_when_data_arrives() {
 }
 
 #[tokio::test]
+async fn waiting_fetch_wakes_for_any_partition_it_asked_for() {
+    let (broker, quiet, mut client) = setup("wake-quiet").await;
+    let bs = broker.bootstrap_servers();
+    let busy = unique("wake-busy");
+    create_topic(&bs, &busy, 3, &[]).await;
+    // The fetch asks for the quiet topic first and partition 2 of the busy one last.
+    let mut req = fetch_req(&quiet, 0, 30_000);
+    let mut second = fetch_req(&busy, 0, 30_000).topics.remove(0);
+    second.partitions[0].partition = 2;
+    req.topics.push(second);
+    let t = busy.clone();
+    let writer = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut other = RawClient::connect(&bs).await;
+        let mut produce = produce_req(&t, record_batch(&[b"late"], 1_000));
+        produce.topic_data[0].partition_data[0].index = 2;
+        let resp: ProduceResponse = other.call(&produce, 9).await;
+        assert_eq!(resp.responses[0].partition_responses[0].error_code, 0);
+    });
+    let start = Instant::now();
+    let resp: FetchResponse = client.call(&req, 12).await;
+    let waited = start.elapsed();
+    writer.await.unwrap();
+    assert!(
+        waited < Duration::from_secs(15),
+        "fetch slept out max_wait_ms ({waited:?}) instead of waking"
+    );
+    let p = &resp.responses[1].partitions[0];
+    assert_eq!(p.partition_index, 2);
+    assert_eq!(
+        batch_base_offsets(p.records.clone().expect("records")),
+        vec![0]
+    );
+    broker.shutdown().await;
+}
+
+#[tokio::test]
 async fn api_versions_above_our_range_gets_v0_error_35_with_ranges() {
     let broker = broker().await;
     let mut client = RawClient::connect(&broker.bootstrap_servers()).await;

@@ -150,10 +150,18 @@ impl GroupCoordinator {
         let encoded: Vec<_> = records.iter().map(Stored::encode).collect();
         let now = now_ms();
         let batch = store::encode_batch(&encoded, now);
-        self.log.log().append(&batch, now).map(|_| ()).map_err(|e| {
-            tracing::error!(error = %e, "cannot persist to {OFFSETS_TOPIC}");
-            ResponseError::CoordinatorNotAvailable
-        })
+        let appended = self.log.log().append(&batch, now);
+        match appended {
+            Ok(_) => {
+                // Whoever reads __consumer_offsets (offset tooling) sees commits at once.
+                self.log.notify_appended();
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot persist to {OFFSETS_TOPIC}");
+                Err(ResponseError::CoordinatorNotAvailable)
+            }
+        }
     }
 
     /// Checks a session timeout against the broker's bounds.

@@ -16,13 +16,29 @@ use super::RequestContext;
 use crate::error::log_error_code;
 
 /// Handles a Fetch request.
+///
+/// A fetch that waits watches only the partitions it asked for: an append elsewhere does not
+/// wake it.
 pub async fn handle(ctx: &RequestContext<'_>, req: FetchRequest) -> FetchResponse {
     let state = ctx.state;
-    let mut appends = state.topics.subscribe_appends();
+    let mut appends: Vec<_> = req
+        .topics
+        .iter()
+        .flat_map(|t| {
+            let topic = state.topics.get(&t.topic);
+            t.partitions
+                .iter()
+                .filter_map(|p| topic.as_ref()?.partition(p.partition))
+                .map(|p| p.subscribe_appends())
+                .collect::<Vec<_>>()
+        })
+        .collect();
     let wait = std::time::Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0));
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        appends.borrow_and_update();
+        for a in &mut appends {
+            a.borrow_and_update();
+        }
         let (response, bytes, errors) = read_all(ctx, &req);
         if errors
             || bytes >= i64::from(req.min_bytes.max(1))
@@ -30,8 +46,16 @@ pub async fn handle(ctx: &RequestContext<'_>, req: FetchRequest) -> FetchRespons
         {
             return response;
         }
+        let any_append = async {
+            if appends.is_empty() {
+                std::future::pending::<Result<(), _>>().await
+            } else {
+                let waits = appends.iter_mut().map(|a| Box::pin(a.changed()));
+                futures_util::future::select_all(waits).await.0
+            }
+        };
         tokio::select! {
-            changed = appends.changed() => if changed.is_err() { return response },
+            changed = any_append => if changed.is_err() { return response },
             _ = tokio::time::sleep_until(deadline) => {}
             _ = state.shutdown.cancelled() => return response,
         }

@@ -22,7 +22,6 @@ use crate::topics::now_ms;
 pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> ProduceResponse {
     let topics = &ctx.state.topics;
     let acks_ok = matches!(req.acks, -1..=1);
-    let mut appended = false;
     let mut responses = Vec::with_capacity(req.topic_data.len());
     for t in req.topic_data {
         let topic = topics.get(&t.name);
@@ -49,7 +48,6 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> ProduceRes
             };
             match outcome {
                 Ok((base, log_start)) => {
-                    appended = true;
                     r.base_offset = base;
                     r.log_start_offset = log_start;
                 }
@@ -76,9 +74,6 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> ProduceRes
                 .with_partition_responses(partition_responses),
         );
     }
-    if appended {
-        topics.notify_appended();
-    }
     ProduceResponse::default().with_responses(responses)
 }
 
@@ -97,9 +92,14 @@ fn append(
             Vec::new(),
         )
     })?;
-    let mut log = partition.log();
-    match log.append(&records, now_ms()) {
-        Ok(o) => Ok((o.base_offset, o.log_start_offset)),
+    let appended = partition.log().append(&records, now_ms());
+    match appended {
+        Ok(o) => {
+            if !o.duplicate {
+                partition.notify_appended();
+            }
+            Ok((o.base_offset, o.log_start_offset))
+        }
         Err(e) => {
             tracing::debug!(partition = partition.index, error = %e, "produce rejected");
             let bad_records = match &e {

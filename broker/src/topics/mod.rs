@@ -84,9 +84,22 @@ pub struct Partition {
     /// Partition index within its topic.
     pub index: i32,
     log: Mutex<PartitionLog>,
+    /// Counts appends; fetches waiting for this partition's data watch it.
+    appended: tokio::sync::watch::Sender<u64>,
 }
 
 impl Partition {
+    /// Wakes the fetches waiting for this partition's data.
+    pub fn notify_appended(&self) {
+        self.appended.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that changes whenever this partition gets data, and fails once the
+    /// partition is gone (its topic deleted).
+    pub fn subscribe_appends(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.appended.subscribe()
+    }
+
     /// Locks the log. A panic while holding the lock cannot leave the log half-written in a way
     /// recovery would not handle, so a poisoned lock is taken over.
     pub fn log(&self) -> MutexGuard<'_, PartitionLog> {
@@ -202,6 +215,7 @@ fn open_partition(
     Ok(Arc::new(Partition {
         index,
         log: Mutex::new(log),
+        appended: tokio::sync::watch::Sender::new(0),
     }))
 }
 
@@ -221,7 +235,6 @@ pub struct TopicRegistry {
     root: PathBuf,
     log_defaults: LogConfig,
     topics: RwLock<HashMap<String, Arc<Topic>>>,
-    appended: tokio::sync::watch::Sender<u64>,
 }
 
 impl TopicRegistry {
@@ -249,7 +262,6 @@ impl TopicRegistry {
             root,
             log_defaults,
             topics: RwLock::new(topics),
-            appended: tokio::sync::watch::Sender::new(0),
         })
     }
 
@@ -352,16 +364,6 @@ impl TopicRegistry {
         std::fs::remove_dir_all(&topic.dir).map_err(|e| BrokerError::storage(&topic.dir, e))?;
         tracing::info!(topic = name, "deleted topic");
         Ok(())
-    }
-
-    /// Wakes fetches waiting for data.
-    pub fn notify_appended(&self) {
-        self.appended.send_modify(|n| *n = n.wrapping_add(1));
-    }
-
-    /// A receiver that changes whenever any partition gets data.
-    pub fn subscribe_appends(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.appended.subscribe()
     }
 
     /// Flushes every log and marks it cleanly shut down, so the next start trusts its index

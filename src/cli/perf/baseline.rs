@@ -59,7 +59,12 @@ pub fn run(args: &BaselineArgs, shutdown: &CancellationToken) -> anyhow::Result<
     let disk = sequential_write(&dir, args.disk_mib, shutdown)?;
     let mut summary = Summary::new("baseline");
     summary
-        .count("warm_memory_gib", "fresh memory touched", "GiB", args.warm_memory_gib)
+        .count(
+            "warm_memory_gib",
+            "fresh memory touched",
+            "GiB",
+            args.warm_memory_gib,
+        )
         .real(
             "warm_first_touch_s",
             "memory first touch",
