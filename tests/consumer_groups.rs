@@ -426,3 +426,125 @@ async fn kip848_consumer_protocol_assigns_on_the_broker() {
     drop(a);
     broker.shutdown().await;
 }
+
+/// Kafka's rule for an OffsetCommit from a member while its group rebalances: while the group
+/// waits for members to rejoin (PreparingRebalance) the member's generation is still the
+/// group's, and the commit is taken (so a consumer can commit what it processed before it
+/// revokes); only once the join is complete and the assignment pending (CompletingRebalance)
+/// does it get REBALANCE_IN_PROGRESS. librdkafka's 0113 asserts the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offset_commits_during_a_rebalance_follow_kafkas_rules() {
+    use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
+    use kafka_protocol::messages::offset_commit_request::{
+        OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+    };
+    use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
+    use kafka_protocol::messages::{
+        GroupId, JoinGroupRequest, JoinGroupResponse, OffsetCommitRequest, OffsetCommitResponse,
+        SyncGroupRequest, SyncGroupResponse,
+    };
+    use kafka_protocol::protocol::StrBytes;
+
+    let broker = fjord_broker::EmbeddedBroker::start(broker_config())
+        .await
+        .unwrap();
+    let bs = broker.bootstrap_servers();
+    let topic = unique("commit-rebalance");
+    create_topic(&bs, &topic, 1, &[]).await;
+    let group = unique("g");
+    let join = |member: &str| {
+        JoinGroupRequest::default()
+            .with_group_id(GroupId(StrBytes::from_string(group.clone())))
+            .with_session_timeout_ms(30_000)
+            .with_rebalance_timeout_ms(30_000)
+            .with_member_id(StrBytes::from_string(member.to_string()))
+            .with_protocol_type(StrBytes::from_static_str("consumer"))
+            .with_protocols(vec![JoinGroupRequestProtocol::default()
+                .with_name(StrBytes::from_static_str("range"))
+                .with_metadata(bytes::Bytes::from_static(b"m"))])
+    };
+    let commit = |member: &str, generation: i32, offset: i64| {
+        OffsetCommitRequest::default()
+            .with_group_id(GroupId(StrBytes::from_string(group.clone())))
+            .with_generation_id_or_member_epoch(generation)
+            .with_member_id(StrBytes::from_string(member.to_string()))
+            .with_topics(vec![OffsetCommitRequestTopic::default()
+                .with_name(kafka_protocol::messages::TopicName(StrBytes::from_string(
+                    topic.clone(),
+                )))
+                .with_partitions(vec![OffsetCommitRequestPartition::default()
+                    .with_partition_index(0)
+                    .with_committed_offset(offset)])])
+    };
+    let commit_error = |r: OffsetCommitResponse| r.topics[0].partitions[0].error_code;
+
+    // A joins (v4+: first MEMBER_ID_REQUIRED, then with the id) and syncs: Stable, generation 1.
+    let mut a = common::raw::RawClient::connect(&bs).await;
+    let first: JoinGroupResponse = a.call(&join(""), 7).await;
+    assert_eq!(first.error_code, 79, "MEMBER_ID_REQUIRED");
+    let a_id = first.member_id.to_string();
+    let joined: JoinGroupResponse = a.call(&join(&a_id), 7).await;
+    assert_eq!(joined.error_code, 0);
+    let generation = joined.generation_id;
+    let sync = |member: &str, generation: i32, leader: bool| {
+        SyncGroupRequest::default()
+            .with_group_id(GroupId(StrBytes::from_string(group.clone())))
+            .with_generation_id(generation)
+            .with_member_id(StrBytes::from_string(member.to_string()))
+            .with_assignments(if leader {
+                vec![SyncGroupRequestAssignment::default()
+                    .with_member_id(StrBytes::from_string(member.to_string()))
+                    .with_assignment(bytes::Bytes::from_static(b"a"))]
+            } else {
+                Vec::new()
+            })
+    };
+    let synced: SyncGroupResponse = a.call(&sync(&a_id, generation, true), 5).await;
+    assert_eq!(synced.error_code, 0);
+    assert_eq!(
+        commit_error(a.call(&commit(&a_id, generation, 5), 8).await),
+        0
+    );
+
+    // B asks to join: the group prepares a rebalance and waits for A to rejoin. A's commit
+    // with the generation it has is still taken.
+    let mut b = common::raw::RawClient::connect(&bs).await;
+    let b_first: JoinGroupResponse = b.call(&join(""), 7).await;
+    let b_id = b_first.member_id.to_string();
+    b.send(&join(&b_id), 7).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        commit_error(a.call(&commit(&a_id, generation, 7), 8).await),
+        0,
+        "a commit while the group waits for rejoins is taken"
+    );
+
+    // A rejoins: the join completes (CompletingRebalance) and until the leader syncs, a
+    // commit with the new generation gets REBALANCE_IN_PROGRESS, one with the old
+    // ILLEGAL_GENERATION.
+    let a_rejoined: JoinGroupResponse = a.call(&join(&a_id), 7).await;
+    let b_joined = b.receive::<JoinGroupRequest>(7).await;
+    assert_eq!((a_rejoined.error_code, b_joined.error_code), (0, 0));
+    let next = a_rejoined.generation_id;
+    assert_eq!(next, generation + 1);
+    assert_eq!(commit_error(a.call(&commit(&a_id, next, 8), 8).await), 27);
+    assert_eq!(
+        commit_error(a.call(&commit(&a_id, generation, 8), 8).await),
+        22
+    );
+
+    // The stored offset is the one taken during the rebalance.
+    let consumer: BaseConsumer = client_config(&bs).set("group.id", &group).create().unwrap();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    tpl.add_partition(&topic, 0);
+    let committed = consumer
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(
+        committed.find_partition(&topic, 0).unwrap().offset(),
+        rdkafka::Offset::Offset(7)
+    );
+    drop(consumer);
+    drop((a, b));
+    broker.shutdown().await;
+}

@@ -288,7 +288,10 @@ impl GroupCoordinator {
                 }
             } else {
                 group.check_member(member_id, instance_id, generation)?;
-                if group.state == GroupState::PreparingRebalance {
+                // As Kafka: while the group waits for rejoins the member's generation is
+                // still current and its commit is taken; once the join is complete and the
+                // assignment pending, the member must sync first.
+                if group.state == GroupState::CompletingRebalance {
                     return Err(ResponseError::RebalanceInProgress);
                 }
             }
