@@ -50,7 +50,12 @@
 //!
 //! # Flush policy
 //!
-//! - An append is one `write(2)` into the page cache; it is not fsynced. Acknowledged data
+//! - An append is one `pwritev(2)` into the page cache (the request's bytes, each batch's
+//!   base offset put in on the way); it is not fsynced. The active segment reserves disk
+//!   space ahead of its appends (`fallocate` with `FALLOC_FL_KEEP_SIZE`, in steps growing
+//!   from 64 KiB to 16 MiB, so the file's length is always its data), which spares the file
+//!   system a block allocation per write; sealing the segment (roll, shutdown) and opening a
+//!   log a crashed process left give back what was not used. Acknowledged data
 //!   therefore survives a crash or SIGKILL of the broker process, but not a power loss or
 //!   kernel crash until it is flushed. (Kafka's default too; Kafka relies on replication,
 //!   a single Fjord broker does not have it.)
