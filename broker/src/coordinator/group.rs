@@ -202,6 +202,8 @@ impl Group {
                 ));
             }
         }
+        // The leader id a static member replacing its old identity is told (see below).
+        let mut replaced_static: Option<Option<String>> = None;
         let member_id = if req.member_id.is_empty() {
             if let Some(instance) = &req.instance_id {
                 // A static member coming back: it takes over its old identity.
@@ -221,6 +223,7 @@ impl Group {
                             let _ = w.send(Err(ResponseError::FencedInstanceId));
                         }
                         m.id = id.clone();
+                        replaced_static = Some(self.leader.clone());
                         if self.leader.as_deref() == Some(old_id.as_str()) {
                             self.leader = Some(id.clone());
                         }
@@ -300,6 +303,34 @@ impl Group {
         match self.state {
             GroupState::PreparingRebalance => {}
             GroupState::Empty => self.prepare_rebalance(now, Some(initial_delay)),
+            // KIP-345, as Kafka: a static member coming back to a stable group takes its old
+            // place without a rebalance, as long as the group would keep its protocol. It is
+            // told the current generation and the leader id from before the replacement, so
+            // even a returning leader acts as a follower and its SyncGroup hands back the
+            // assignment it had (a leader computing a new one would have nobody to send it to).
+            GroupState::Stable
+                if replaced_static.is_some() && self.select_protocol() == self.protocol =>
+            {
+                let told_leader = replaced_static.flatten();
+                if let Some(w) = self
+                    .members
+                    .get_mut(&member_id)
+                    .and_then(|m| m.join_waiter.take())
+                {
+                    let _ = w.send(self_result(
+                        self.generation,
+                        &self.protocol_type,
+                        &self.protocol,
+                        &told_leader,
+                        &member_id,
+                        Vec::new(),
+                    ));
+                }
+            }
+            // Its old id may already be in the assignment the leader is computing: rebalance.
+            GroupState::CompletingRebalance if replaced_static.is_some() => {
+                self.prepare_rebalance(now, None);
+            }
             GroupState::CompletingRebalance | GroupState::Stable => {
                 let is_leader = self.leader.as_deref() == Some(member_id.as_str());
                 if changed || (is_leader && self.state == GroupState::Stable) {
