@@ -265,3 +265,58 @@ async fn rdkafka_produces_kafka_python_consumes() {
     assert_same_lines(&got, &lines);
     broker.shutdown().await;
 }
+
+/// DescribeLogDirs through kafka-python's admin client (what `kafka-log-dirs.sh` and the admin
+/// UIs ask for topic sizes): the broker's one log dir with its file system's space, and each
+/// partition's size in bytes, which matches what was written.
+#[tokio::test]
+async fn kafka_python_describes_log_dirs() {
+    let broker = broker().await;
+    let bs = broker.bootstrap_servers();
+    create_topic(&bs, "sized", 2, &[]).await;
+    let producer = producer(&bs, &[]);
+    for i in 0..50 {
+        let value = format!("value-{i:04}");
+        let record = FutureRecord::<(), _>::to("sized")
+            .partition(0)
+            .payload(&value);
+        producer
+            .send(record, Duration::from_secs(10))
+            .await
+            .expect("delivered");
+    }
+    let stored: u64 = std::fs::read_dir(broker.data_dir().join("topics/sized/0"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    assert!(stored > 500, "50 records were written ({stored} bytes)");
+
+    let all = run_program("log_dirs.py", &[], &bs).await;
+    let lines: Vec<&str> = all.lines().collect();
+    let dir: Vec<&str> = lines
+        .iter()
+        .find(|l| l.starts_with("DIR "))
+        .unwrap()
+        .split(' ')
+        .collect();
+    assert!(dir[1].ends_with("topics"), "{dir:?}");
+    let (total, usable): (i64, i64) = (dir[2].parse().unwrap(), dir[3].parse().unwrap());
+    assert!(total > 0 && usable > 0 && usable <= total, "{dir:?}");
+    assert_eq!(dir[4], "0");
+    assert!(
+        lines.contains(&format!("PARTITION sized 0 {stored} 0 False").as_str()),
+        "{all}"
+    );
+    assert!(lines.contains(&"PARTITION sized 1 0 0 False"), "{all}");
+
+    // Asking for partitions: only those that exist are reported.
+    let some = run_program("log_dirs.py", &["sized:1,7", "nosuchtopic:0"], &bs).await;
+    let partitions: Vec<&str> = some
+        .lines()
+        .filter(|l| l.starts_with("PARTITION"))
+        .collect();
+    assert_eq!(partitions, vec!["PARTITION sized 1 0 0 False"]);
+    broker.shutdown().await;
+}

@@ -14,6 +14,7 @@ mod create_topics;
 mod delete_records;
 mod delete_topics;
 mod describe_cluster;
+mod describe_log_dirs;
 mod fetch;
 mod find_coordinator;
 mod group_admin;
@@ -158,6 +159,10 @@ pub async fn handle_request(
         Request::DescribeCluster(req) => respond(
             ApiKey::DescribeCluster,
             &describe_cluster::handle(&ctx, req),
+        ),
+        Request::DescribeLogDirs(req) => respond(
+            ApiKey::DescribeLogDirs,
+            &describe_log_dirs::handle(&ctx, req),
         ),
         Request::FindCoordinator(req) => respond(
             ApiKey::FindCoordinator,

@@ -289,6 +289,11 @@ impl TopicRegistry {
             .cloned()
     }
 
+    /// The directory every topic's directory is in (`DATA_DIR/topics`).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// All topics, sorted by name.
     pub fn list(&self) -> Vec<Arc<Topic>> {
         let mut all: Vec<_> = self
