@@ -74,8 +74,8 @@
 //! # Files
 //!
 //! `batch` (v2 batch headers), `record` (records inside a batch), `compression` (bounded
-//! decompression), `index` (offset and time indexes), `segment` (one segment),
-//! `producer_state` (idempotence), `partition` (append, read, look-ups, flush), `recovery`
+//! decompression), `index` (offset and time indexes), `segment` (one segment), `scan`
+//! (walking a segment file's batches), `producer_state` (idempotence), `partition` (append, read, look-ups, flush), `recovery`
 //! (open and close), `retention` (retention and DeleteRecords), `compaction/` (log
 //! compaction), `config`, `error`.
 
@@ -90,6 +90,7 @@ mod producer_state;
 pub mod record;
 mod recovery;
 mod retention;
+mod scan;
 mod segment;
 #[cfg(test)]
 #[allow(clippy::expect_used, clippy::unwrap_used)] // Test helpers may panic on failure.
