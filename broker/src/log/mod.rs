@@ -75,9 +75,9 @@
 //!
 //! `batch` (v2 batch headers), `record` (records inside a batch), `compression` (bounded
 //! decompression), `index` (offset and time indexes), `segment` (one segment), `scan`
-//! (walking a segment file's batches), `producer_state` (idempotence), `partition` (append, read, look-ups, flush), `recovery`
-//! (open and close), `retention` (retention and DeleteRecords), `compaction/` (log
-//! compaction), `config`, `error`.
+//! (walking a segment file's batches), `producer_state` (idempotence), `partition` (append,
+//! read, look-ups, flush), `recovery` (open and close), `retention` (retention and
+//! DeleteRecords), `compaction/` (log compaction), `config`, `error`.
 
 pub mod batch;
 mod compaction;
