@@ -204,8 +204,10 @@ impl Segment {
     ) -> Result<Segment, LogError> {
         let path = dir.join(file_name(base_offset, "log"));
         let file = open_rw(&path)?;
-        let (len, created, modified) = file_times(&file, &path, now_ms)?;
-        let mut seg = Segment::assemble(dir, path, file, base_offset, created, modified);
+        let facts = file_facts(&file, &path, now_ms)?;
+        let len = facts.len;
+        let mut seg =
+            Segment::assemble(dir, path, file, base_offset, facts.created, facts.modified);
         let idx = &mut seg.idx;
         let (end, stop) = scan(
             Target::new(&seg.file, &seg.path, base_offset),
@@ -220,7 +222,7 @@ impl Segment {
         )?;
         seg.size = end;
         seg.reserved = end;
-        if stop.is_none() && blocks_past(&seg.file, end) {
+        if stop.is_none() && facts.reserved_past_end {
             // Space a crashed process reserved past the end: give it back.
             seg.file.set_len(end).at(&seg.path)?;
         }
@@ -283,7 +285,12 @@ impl Segment {
         };
         let path = dir.join(file_name(base_offset, "log"));
         let file = open_rw(&path)?;
-        let (len, created, modified) = file_times(&file, &path, now_ms)?;
+        let FileFacts {
+            len,
+            created,
+            modified,
+            ..
+        } = file_facts(&file, &path, now_ms)?;
         if !offsets.is_consistent(len) || (len > 0) == offsets.entries().is_empty() {
             return Ok(None);
         }
@@ -684,10 +691,21 @@ impl Segment {
     }
 }
 
-/// File length, creation time and modification time (ms) of an open segment file. The
-/// creation time falls back to the modification time, then to `now_ms`, and is never later
-/// than `now_ms`.
-fn file_times(file: &File, path: &Path, now_ms: i64) -> Result<(u64, i64, i64), LogError> {
+/// What one `fstat` of an open segment file tells.
+struct FileFacts {
+    len: u64,
+    /// Creation time (ms), falling back to the modification time, then to `now_ms`, and
+    /// never later than `now_ms`.
+    created: i64,
+    /// Modification time (ms), or `now_ms`.
+    modified: i64,
+    /// True if the file holds disk blocks past the 4 KiB block that holds its last byte
+    /// (space reserved ahead of writes that were never made).
+    reserved_past_end: bool,
+}
+
+fn file_facts(file: &File, path: &Path, now_ms: i64) -> Result<FileFacts, LogError> {
+    use std::os::unix::fs::MetadataExt;
     let meta = file.metadata().at(path)?;
     let ms = |t: std::io::Result<std::time::SystemTime>| {
         t.ok()
@@ -695,15 +713,12 @@ fn file_times(file: &File, path: &Path, now_ms: i64) -> Result<(u64, i64, i64), 
             .and_then(|d| i64::try_from(d.as_millis()).ok())
     };
     let modified = ms(meta.modified()).unwrap_or(now_ms);
-    let created = ms(meta.created()).unwrap_or(modified).min(now_ms);
-    Ok((meta.len(), created, modified))
-}
-
-/// True if `file` holds disk blocks past the 4 KiB block that holds byte `len - 1`.
-fn blocks_past(file: &File, len: u64) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    file.metadata()
-        .is_ok_and(|m| m.blocks() * 512 > len.div_ceil(4096) * 4096)
+    Ok(FileFacts {
+        len: meta.len(),
+        created: ms(meta.created()).unwrap_or(modified).min(now_ms),
+        modified,
+        reserved_past_end: meta.blocks() * 512 > meta.len().div_ceil(4096) * 4096,
+    })
 }
 
 /// Writes all of `slices` at `offset` with as few `pwritev` calls as it takes.
