@@ -10,31 +10,25 @@ use kafka_protocol::messages::{DescribeLogDirsRequest, DescribeLogDirsResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use super::RequestContext;
-use crate::topics::Topic;
+use crate::topics::Partition;
 
 /// Handles a DescribeLogDirs request: every topic when `topics` is null, else the asked-for
 /// partitions that exist (others are left out, as by Kafka).
 pub fn handle(ctx: &RequestContext<'_>, req: DescribeLogDirsRequest) -> DescribeLogDirsResponse {
     let registry = &ctx.state.topics;
-    let size_of = |topic: &Topic, index: i32| {
-        topic.partition(index).map(|p| {
-            DescribeLogDirsPartition::default()
-                .with_partition_index(index)
-                .with_partition_size(i64::try_from(p.log().size_bytes()).unwrap_or(i64::MAX))
-                .with_offset_lag(0)
-                .with_is_future_key(false)
-        })
+    let size_of = |p: &Partition| {
+        DescribeLogDirsPartition::default()
+            .with_partition_index(p.index)
+            .with_partition_size(i64::try_from(p.log().size_bytes()).unwrap_or(i64::MAX))
+            .with_offset_lag(0)
+            .with_is_future_key(false)
     };
     let topics: Vec<DescribeLogDirsTopic> = match req.topics {
         None => registry
             .list()
             .iter()
             .map(|t| {
-                let partitions: Vec<_> = t
-                    .partitions()
-                    .iter()
-                    .filter_map(|p| size_of(t, p.index))
-                    .collect();
+                let partitions: Vec<_> = t.partitions().iter().map(|p| size_of(p)).collect();
                 DescribeLogDirsTopic::default()
                     .with_name(StrBytes::from_string(t.name.clone()).into())
                     .with_partitions(partitions)
@@ -47,7 +41,8 @@ pub fn handle(ctx: &RequestContext<'_>, req: DescribeLogDirsRequest) -> Describe
                 let partitions: Vec<_> = a
                     .partitions
                     .iter()
-                    .filter_map(|&i| size_of(&topic, i))
+                    .filter_map(|&i| topic.partition(i))
+                    .map(|p| size_of(&p))
                     .collect();
                 (!partitions.is_empty()).then(|| {
                     DescribeLogDirsTopic::default()
