@@ -10,11 +10,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::OnceLock;
 use std::time::Duration;
 
+use common::python::{python, repo_root};
 use common::*;
 use rdkafka::producer::FutureRecord;
 use rdkafka::{Message, Offset};
@@ -24,53 +23,6 @@ const PROGRAM_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// How long a consumer program waits for a next message before it gives up.
 const CONSUMER_IDLE_TIMEOUT_MS: &str = "20000";
-
-fn repo_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The venv's python, after `scripts/python-env.sh` made sure it has the pinned clients.
-/// Runs the script at most once per test process: tests running in parallel wait for the
-/// first one's result.
-async fn python() -> PathBuf {
-    static ENV: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let result = tokio::task::spawn_blocking(|| ENV.get_or_init(prepare_python_env).clone())
-        .await
-        .expect("python env task");
-    match result {
-        Ok(python) => python,
-        Err(e) => panic!("{e}"),
-    }
-}
-
-fn prepare_python_env() -> Result<PathBuf, String> {
-    let script = repo_root().join("scripts/python-env.sh");
-    let out = std::process::Command::new("bash")
-        .arg(&script)
-        .current_dir(repo_root())
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{} failed ({}); the Python client tests need .venv with kafka-python and \
-             confluent-kafka from PyPI. Its output:\n{}{}",
-            script.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-        ));
-    }
-    let python = repo_root().join(".venv/bin/python");
-    if !python.exists() {
-        return Err(format!(
-            "{} succeeded but {} is missing",
-            script.display(),
-            python.display()
-        ));
-    }
-    Ok(python)
-}
 
 /// Runs `tests/python/<program>` with `args` against `bootstrap` and returns its stdout;
 /// panics with its stderr when it fails or outlives [`PROGRAM_TIMEOUT`].

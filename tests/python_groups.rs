@@ -19,11 +19,11 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::python::{python, repo_root};
 use common::*;
 use fjord_core::groups::{GroupAdmin, TopicPartitionId};
 use fjord_core::ClientSettings;
@@ -40,41 +40,6 @@ const WAIT: Duration = Duration::from_secs(60);
 
 const KAFKA_PYTHON: &str = "kafka-python";
 const CONFLUENT: &str = "confluent";
-
-fn repo_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The venv's python, after `scripts/python-env.sh` made sure it has the pinned clients;
-/// the script runs at most once per test process. The tests fail, never skip, without it.
-async fn python() -> PathBuf {
-    static ENV: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let result = tokio::task::spawn_blocking(|| ENV.get_or_init(prepare_python_env).clone())
-        .await
-        .expect("python env task");
-    result.unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn prepare_python_env() -> Result<PathBuf, String> {
-    let script = repo_root().join("scripts/python-env.sh");
-    let out = std::process::Command::new("bash")
-        .arg(&script)
-        .current_dir(repo_root())
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{} failed ({}); these tests need .venv with kafka-python and confluent-kafka. \
-             Its output:\n{}{}",
-            script.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-        ));
-    }
-    Ok(repo_root().join(".venv/bin/python"))
-}
 
 /// A running Python program whose stdout lines are collected as they arrive. Closing its
 /// stdin asks it to stop.

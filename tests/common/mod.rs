@@ -4,6 +4,7 @@
 #![allow(dead_code, missing_docs)]
 
 pub mod process;
+pub mod python;
 pub mod raw;
 
 /// The broker's allocator, as in the `fjord` binary, so embedded brokers survive hostile sizes.
