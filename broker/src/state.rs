@@ -1,12 +1,12 @@
 //! What every connection of one broker shares: config, topics, identity, producer ids.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::Path;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::config::BrokerConfig;
+use crate::coordinator::durable_file::write_atomic;
+pub use crate::coordinator::producer_ids::ProducerIds;
 use crate::coordinator::GroupCoordinator;
 use crate::error::BrokerError;
 use crate::topics::TopicRegistry;
@@ -32,117 +32,37 @@ pub struct BrokerState {
     pub shutdown: CancellationToken,
 }
 
-/// Reads or creates `meta.properties` and returns the cluster id.
+/// Reads or creates `meta.properties` and returns the cluster id. The file is written
+/// atomically and durably, so a crash while creating it leaves either no file (a new id next
+/// time, nothing was served under the old one) or the whole file, never an empty one that would
+/// stop the broker from starting. Blocking: called at start-up.
 pub(crate) fn load_cluster_id(data_dir: &Path, node_id: i32) -> Result<String, BrokerError> {
     let path = data_dir.join("meta.properties");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        if let Some(id) = text.lines().find_map(|l| l.strip_prefix("cluster.id=")) {
-            return Ok(id.trim().to_string());
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            if let Some(id) = text.lines().find_map(|l| l.strip_prefix("cluster.id=")) {
+                return Ok(id.trim().to_string());
+            }
+            return Err(BrokerError::CorruptMetadata {
+                path,
+                why: "no cluster.id line".into(),
+            });
         }
-        return Err(BrokerError::CorruptMetadata {
-            path,
-            why: "no cluster.id line".into(),
-        });
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        // Any other failure (permissions, I/O) must not be taken for "no file": a new cluster
+        // id would orphan every client's cached metadata.
+        Err(e) => return Err(BrokerError::storage(&path, e)),
     }
     let id = uuid::Uuid::new_v4().simple().to_string();
     let text = format!("version=1\ncluster.id={id}\nnode.id={node_id}\n");
-    std::fs::write(&path, text).map_err(|e| BrokerError::storage(&path, e))?;
+    write_atomic(&path, text.as_bytes()).map_err(|e| BrokerError::storage(&path, e))?;
     Ok(id)
 }
 
-/// Hands out producer ids that are never reused, even across restarts: ids are reserved in
-/// blocks and the end of the current block is persisted before any id of it is given out.
-#[derive(Debug)]
-pub struct ProducerIds {
-    path: PathBuf,
-    inner: Mutex<IdState>,
-}
-
-#[derive(Debug)]
-struct IdState {
-    next: i64,
-    block_end: i64,
-    /// Transactional id -> (producer id, epoch).
-    transactional: HashMap<String, (i64, i16)>,
-}
-
-const ID_BLOCK: i64 = 1000;
-
-impl ProducerIds {
-    pub(crate) fn open(data_dir: &Path) -> Result<Self, BrokerError> {
-        let path = data_dir.join("producer-id-block");
-        let next = match std::fs::read_to_string(&path) {
-            Ok(text) => text
-                .trim()
-                .parse::<i64>()
-                .map_err(|e| BrokerError::CorruptMetadata {
-                    path: path.clone(),
-                    why: e.to_string(),
-                })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
-            Err(e) => return Err(BrokerError::storage(&path, e)),
-        };
-        Ok(ProducerIds {
-            path,
-            inner: Mutex::new(IdState {
-                next,
-                block_end: next,
-                transactional: HashMap::new(),
-            }),
-        })
-    }
-
-    /// A fresh producer id.
-    ///
-    /// # Errors
-    /// The reservation file cannot be written.
-    pub fn allocate(&self) -> Result<i64, BrokerError> {
-        let mut s = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        self.allocate_locked(&mut s)
-    }
-
-    fn allocate_locked(&self, s: &mut IdState) -> Result<i64, BrokerError> {
-        if s.next >= s.block_end {
-            let end = s.next + ID_BLOCK;
-            std::fs::write(&self.path, end.to_string())
-                .map_err(|e| BrokerError::storage(&self.path, e))?;
-            s.block_end = end;
-        }
-        let id = s.next;
-        s.next += 1;
-        Ok(id)
-    }
-
-    /// The producer id of a transactional id with its epoch bumped (a new session fences the old).
-    ///
-    /// # Errors
-    /// The reservation file cannot be written.
-    pub fn for_transactional_id(&self, txn_id: &str) -> Result<(i64, i16), BrokerError> {
-        let mut s = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let next = match s.transactional.get(txn_id).copied() {
-            Some((pid, epoch)) if epoch < i16::MAX - 1 => (pid, epoch + 1),
-            _ => (self.allocate_locked(&mut s)?, 0),
-        };
-        s.transactional.insert(txn_id.to_string(), next);
-        Ok(next)
-    }
-}
-
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests may panic on failure.
 mod tests {
     use super::*;
-
-    #[test]
-    fn producer_ids_are_not_reused_after_restart() {
-        let dir = tempfile::tempdir().unwrap();
-        let ids = ProducerIds::open(dir.path()).unwrap();
-        let a = ids.allocate().unwrap();
-        let b = ids.allocate().unwrap();
-        assert_ne!(a, b);
-        let reopened = ProducerIds::open(dir.path()).unwrap();
-        let c = reopened.allocate().unwrap();
-        assert!(c > b, "{c} reused an id at or below {b}");
-    }
 
     #[test]
     fn cluster_id_is_stable() {

@@ -11,8 +11,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use kafka_protocol::error::ResponseError;
 use uuid::Uuid;
+
+use super::error::CoordinatorError;
 
 /// A topic partition by topic id.
 pub type TopicPartition = (Uuid, i32);
@@ -137,10 +138,10 @@ impl ConsumerGroup {
         hb: Heartbeat,
         metadata: &dyn Fn(&str) -> Option<(Uuid, i32)>,
         now: Instant,
-    ) -> Result<HeartbeatReply, ResponseError> {
+    ) -> Result<HeartbeatReply, CoordinatorError> {
         if let Some(a) = &hb.assignor {
             if a != "uniform" && a != "range" {
-                return Err(ResponseError::UnsupportedAssignor);
+                return Err(CoordinatorError::UnsupportedAssignor);
             }
         }
         if hb.member_epoch < 0 {
@@ -197,9 +198,9 @@ impl ConsumerGroup {
             let m = self
                 .members
                 .get(&hb.member_id)
-                .ok_or(ResponseError::UnknownMemberId)?;
+                .ok_or(CoordinatorError::UnknownMemberId)?;
             if hb.member_epoch > m.epoch {
-                return Err(ResponseError::FencedMemberEpoch);
+                return Err(CoordinatorError::FencedMemberEpoch);
             }
             hb.member_id.clone()
         };

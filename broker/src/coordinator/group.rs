@@ -1,16 +1,22 @@
 //! One classic consumer group: members, generations, and the rebalance state machine of
-//! Kafka's group coordinator (Empty → PreparingRebalance → CompletingRebalance → Stable).
+//! Kafka's group coordinator (Empty → PreparingRebalance → CompletingRebalance → Stable, and
+//! Dead once deleted).
 //!
-//! Pure state: the coordinator holds each group under its lock and calls these methods; a
-//! member waiting for a JoinGroup or SyncGroup answer is represented by a oneshot sender that
-//! the state machine completes when the rebalance reaches that point.
+//! Pure state, no I/O: the coordinator holds each group under its own lock and calls these
+//! methods; a member waiting for a JoinGroup or SyncGroup answer is represented by a oneshot
+//! sender that the state machine completes when the rebalance reaches that point. The one
+//! answer that must wait for a write is the leader's SyncGroup that makes the group stable:
+//! [`Group::sync`] hands its waiters back as [`Stabilized`], and the coordinator completes them
+//! once the new generation is in `__consumer_offsets`.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use kafka_protocol::error::ResponseError;
 use tokio::sync::oneshot;
+
+use super::error::CoordinatorError;
+use super::subscription::decode_subscription_topics;
 
 /// The group's rebalance state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +29,8 @@ pub enum GroupState {
     CompletingRebalance,
     /// Assignment handed out.
     Stable,
+    /// Deleted: whoever still holds the group must look it up again.
+    Dead,
 }
 
 impl GroupState {
@@ -33,6 +41,7 @@ impl GroupState {
             GroupState::PreparingRebalance => "PreparingRebalance",
             GroupState::CompletingRebalance => "CompletingRebalance",
             GroupState::Stable => "Stable",
+            GroupState::Dead => "Dead",
         }
     }
 }
@@ -41,7 +50,7 @@ impl GroupState {
 #[derive(Debug, Clone)]
 pub struct JoinResult {
     /// Error, if any.
-    pub error: Option<ResponseError>,
+    pub error: Option<CoordinatorError>,
     /// The new generation.
     pub generation: i32,
     /// The group's protocol type (e.g. "consumer").
@@ -53,12 +62,23 @@ pub struct JoinResult {
     /// This member's id.
     pub member_id: String,
     /// For the leader only: every member with its metadata for the chosen protocol.
-    pub members: Vec<(String, Option<String>, Bytes)>,
+    pub members: Vec<JoinedMember>,
+}
+
+/// A member as the leader's JoinGroup answer lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinedMember {
+    /// Member id.
+    pub id: String,
+    /// Static membership id.
+    pub instance_id: Option<String>,
+    /// Its metadata for the chosen protocol.
+    pub metadata: Bytes,
 }
 
 impl JoinResult {
     /// An error answer.
-    pub fn error(error: ResponseError, member_id: &str) -> Self {
+    pub fn error(error: CoordinatorError, member_id: &str) -> Self {
         JoinResult {
             error: Some(error),
             generation: -1,
@@ -72,7 +92,38 @@ impl JoinResult {
 }
 
 /// What a SyncGroup caller gets back: its assignment, or an error.
-pub type SyncResult = Result<Bytes, ResponseError>;
+pub type SyncResult = Result<Bytes, CoordinatorError>;
+
+/// What [`Group::sync`] answers: the caller's reply, and when the leader's assignment made the
+/// group stable, the answers that wait for the new generation to be stored.
+#[derive(Debug)]
+pub struct SyncOutcome {
+    /// The caller's answer.
+    pub reply: Pending<SyncResult>,
+    /// Set when this SyncGroup made the group stable.
+    pub stabilized: Option<Stabilized>,
+}
+
+/// A group that just became stable: its generation must be stored before its members are
+/// told their assignments.
+#[derive(Debug)]
+pub struct Stabilized {
+    /// The stable generation.
+    pub generation: i32,
+    /// The group's protocol type.
+    pub protocol_type: String,
+    notify: Vec<(oneshot::Sender<SyncResult>, Bytes)>,
+}
+
+impl Stabilized {
+    /// Answers every waiting SyncGroup: its assignment once the generation is stored, or the
+    /// storage error (the coordinator then rebalances the group, as Kafka does).
+    pub fn complete(self, stored: &Result<(), CoordinatorError>) {
+        for (tx, assignment) in self.notify {
+            let _ = tx.send(stored.clone().map(|()| assignment));
+        }
+    }
+}
 
 /// One member of a group.
 #[derive(Debug)]
@@ -185,6 +236,9 @@ impl Group {
         now: Instant,
         initial_delay: Duration,
     ) -> Pending<JoinResult> {
+        if self.state == GroupState::Dead {
+            return Pending::Now(JoinResult::error(GROUP_DELETED, &req.member_id));
+        }
         if !self.members.is_empty()
             || self.protocol_type.is_some() && self.state != GroupState::Empty
         {
@@ -197,7 +251,7 @@ impl Group {
             });
             if !self.members.is_empty() && (!same_type || !common) {
                 return Pending::Now(JoinResult::error(
-                    ResponseError::InconsistentGroupProtocol,
+                    CoordinatorError::InconsistentGroupProtocol,
                     &req.member_id,
                 ));
             }
@@ -217,10 +271,10 @@ impl Group {
                     if let Some(mut m) = self.members.remove(&old_id) {
                         if let Some(w) = m.join_waiter.take() {
                             let _ =
-                                w.send(JoinResult::error(ResponseError::FencedInstanceId, &old_id));
+                                w.send(JoinResult::error(CoordinatorError::FencedInstanceId, &old_id));
                         }
                         if let Some(w) = m.sync_waiter.take() {
-                            let _ = w.send(Err(ResponseError::FencedInstanceId));
+                            let _ = w.send(Err(CoordinatorError::FencedInstanceId));
                         }
                         m.id = id.clone();
                         replaced_static = Some(self.leader.clone());
@@ -234,7 +288,7 @@ impl Group {
             } else if req.require_known_member_id {
                 let id = self.new_member_id(&req.client_id);
                 self.pending_ids.insert(id.clone(), now);
-                return Pending::Now(JoinResult::error(ResponseError::MemberIdRequired, &id));
+                return Pending::Now(JoinResult::error(CoordinatorError::MemberIdRequired, &id));
             } else {
                 self.new_member_id(&req.client_id)
             }
@@ -246,7 +300,7 @@ impl Group {
                     .find(|m| m.instance_id.as_ref() == Some(instance));
                 if holder.is_some_and(|m| m.id != req.member_id) {
                     return Pending::Now(JoinResult::error(
-                        ResponseError::FencedInstanceId,
+                        CoordinatorError::FencedInstanceId,
                         &req.member_id,
                     ));
                 }
@@ -255,7 +309,7 @@ impl Group {
                 && self.pending_ids.remove(&req.member_id).is_none()
             {
                 return Pending::Now(JoinResult::error(
-                    ResponseError::UnknownMemberId,
+                    CoordinatorError::UnknownMemberId,
                     &req.member_id,
                 ));
             }
@@ -301,7 +355,7 @@ impl Group {
             self.protocol_type = Some(req.protocol_type);
         }
         match self.state {
-            GroupState::PreparingRebalance => {}
+            GroupState::PreparingRebalance | GroupState::Dead => {}
             GroupState::Empty => self.prepare_rebalance(now, Some(initial_delay)),
             // KIP-345, as Kafka: a static member coming back to a stable group takes its old
             // place without a rebalance, as long as the group would keep its protocol. It is
@@ -369,7 +423,7 @@ impl Group {
         };
         for m in self.members.values_mut() {
             if let Some(w) = m.sync_waiter.take() {
-                let _ = w.send(Err(ResponseError::RebalanceInProgress));
+                let _ = w.send(Err(CoordinatorError::RebalanceInProgress));
             }
         }
         self.state = GroupState::PreparingRebalance;
@@ -412,7 +466,7 @@ impl Group {
                 .map(|m| m.id.clone());
         }
         let protocol = self.protocol.clone().unwrap_or_default();
-        let roster: Vec<(String, Option<String>, Bytes)> = self
+        let roster: Vec<JoinedMember> = self
             .members
             .values()
             .map(|m| {
@@ -422,7 +476,11 @@ impl Group {
                     .find(|(n, _)| *n == protocol)
                     .map(|(_, b)| b.clone())
                     .unwrap_or_default();
-                (m.id.clone(), m.instance_id.clone(), meta)
+                JoinedMember {
+                    id: m.id.clone(),
+                    instance_id: m.instance_id.clone(),
+                    metadata: meta,
+                }
             })
             .collect();
         self.state = GroupState::CompletingRebalance;
@@ -479,27 +537,29 @@ impl Group {
         member_id: &str,
         instance_id: Option<&str>,
         generation: i32,
-    ) -> Result<(), ResponseError> {
+    ) -> Result<(), CoordinatorError> {
         let Some(m) = self.members.get(member_id) else {
             if instance_id.is_some_and(|i| {
                 self.members
                     .values()
                     .any(|m| m.instance_id.as_deref() == Some(i))
             }) {
-                return Err(ResponseError::FencedInstanceId);
+                return Err(CoordinatorError::FencedInstanceId);
             }
-            return Err(ResponseError::UnknownMemberId);
+            return Err(CoordinatorError::UnknownMemberId);
         };
         if instance_id.is_some() && m.instance_id.as_deref() != instance_id {
-            return Err(ResponseError::FencedInstanceId);
+            return Err(CoordinatorError::FencedInstanceId);
         }
         if generation != self.generation {
-            return Err(ResponseError::IllegalGeneration);
+            return Err(CoordinatorError::IllegalGeneration);
         }
         Ok(())
     }
 
-    /// Handles a SyncGroup.
+    /// Handles a SyncGroup. The leader's assignment makes the group stable; the answers to
+    /// every member then wait in [`SyncOutcome::stabilized`] for the caller to store the
+    /// generation.
     pub fn sync(
         &mut self,
         member_id: &str,
@@ -507,16 +567,23 @@ impl Group {
         generation: i32,
         assignments: Vec<(String, Bytes)>,
         now: Instant,
-    ) -> Pending<SyncResult> {
+    ) -> SyncOutcome {
+        let now_answer = |r: SyncResult| SyncOutcome {
+            reply: Pending::Now(r),
+            stabilized: None,
+        };
+        if self.state == GroupState::Dead {
+            return now_answer(Err(GROUP_DELETED));
+        }
         if let Err(e) = self.check_member(member_id, instance_id, generation) {
-            return Pending::Now(Err(e));
+            return now_answer(Err(e));
         }
         match self.state {
-            GroupState::Empty => Pending::Now(Err(ResponseError::UnknownMemberId)),
-            GroupState::PreparingRebalance => Pending::Now(Err(ResponseError::RebalanceInProgress)),
+            GroupState::Empty | GroupState::Dead => now_answer(Err(CoordinatorError::UnknownMemberId)),
+            GroupState::PreparingRebalance => now_answer(Err(CoordinatorError::RebalanceInProgress)),
             GroupState::Stable => {
                 let m = self.members.get_mut(member_id);
-                Pending::Now(Ok(m
+                now_answer(Ok(m
                     .map(|m| {
                         m.last_seen = now;
                         m.assignment.clone()
@@ -529,6 +596,7 @@ impl Group {
                     m.last_seen = now;
                     m.sync_waiter = Some(tx);
                 }
+                let mut stabilized = None;
                 if self.leader.as_deref() == Some(member_id) {
                     for (id, assignment) in assignments {
                         if let Some(m) = self.members.get_mut(&id) {
@@ -536,15 +604,45 @@ impl Group {
                         }
                     }
                     self.state = GroupState::Stable;
-                    for m in self.members.values_mut() {
-                        if let Some(w) = m.sync_waiter.take() {
-                            let _ = w.send(Ok(m.assignment.clone()));
-                        }
-                    }
+                    let notify = self
+                        .members
+                        .values_mut()
+                        .filter_map(|m| Some((m.sync_waiter.take()?, m.assignment.clone())))
+                        .collect();
+                    stabilized = Some(Stabilized {
+                        generation: self.generation,
+                        protocol_type: self.protocol_type.clone().unwrap_or_default(),
+                        notify,
+                    });
                 }
-                Pending::Later(rx)
+                SyncOutcome {
+                    reply: Pending::Later(rx),
+                    stabilized,
+                }
             }
         }
+    }
+
+    /// The stable generation could not be stored, so its members were told an error: they
+    /// must rejoin, and the group rebalances (unless it moved on meanwhile).
+    pub fn store_failed(&mut self, generation: i32, now: Instant) {
+        if self.state == GroupState::Stable && self.generation == generation {
+            self.prepare_rebalance(now, None);
+        }
+    }
+
+    /// DeleteGroups: an empty group becomes Dead; callers holding it must look it up again.
+    ///
+    /// # Errors
+    /// NON_EMPTY_GROUP while it has members.
+    pub fn delete(&mut self) -> Result<(), CoordinatorError> {
+        if !self.members.is_empty() {
+            return Err(CoordinatorError::NonEmptyGroup);
+        }
+        self.state = GroupState::Dead;
+        self.pending_ids.clear();
+        self.rebalance_deadline = None;
+        Ok(())
     }
 
     /// Handles a Heartbeat.
@@ -554,16 +652,18 @@ impl Group {
         instance_id: Option<&str>,
         generation: i32,
         now: Instant,
-    ) -> Result<(), ResponseError> {
-        if self.state == GroupState::Empty {
-            return Err(ResponseError::UnknownMemberId);
+    ) -> Result<(), CoordinatorError> {
+        match self.state {
+            GroupState::Empty => return Err(CoordinatorError::UnknownMemberId),
+            GroupState::Dead => return Err(GROUP_DELETED),
+            _ => {}
         }
         self.check_member(member_id, instance_id, generation)?;
         if let Some(m) = self.members.get_mut(member_id) {
             m.last_seen = now;
         }
         match self.state {
-            GroupState::PreparingRebalance => Err(ResponseError::RebalanceInProgress),
+            GroupState::PreparingRebalance => Err(CoordinatorError::RebalanceInProgress),
             _ => Ok(()),
         }
     }
@@ -575,10 +675,10 @@ impl Group {
             if let Some(mut m) = self.members.remove(id) {
                 removed = true;
                 if let Some(w) = m.join_waiter.take() {
-                    let _ = w.send(JoinResult::error(ResponseError::UnknownMemberId, id));
+                    let _ = w.send(JoinResult::error(CoordinatorError::UnknownMemberId, id));
                 }
                 if let Some(w) = m.sync_waiter.take() {
-                    let _ = w.send(Err(ResponseError::UnknownMemberId));
+                    let _ = w.send(Err(CoordinatorError::UnknownMemberId));
                 }
             }
         }
@@ -597,7 +697,7 @@ impl Group {
                 }
             }
             GroupState::PreparingRebalance => self.maybe_complete_join(now),
-            GroupState::Empty => {}
+            GroupState::Empty | GroupState::Dead => {}
         }
     }
 
@@ -623,7 +723,7 @@ impl Group {
         &self,
         member_id: &str,
         instance_id: Option<&str>,
-    ) -> Result<String, ResponseError> {
+    ) -> Result<String, CoordinatorError> {
         match instance_id {
             Some(i) => match self
                 .members
@@ -631,11 +731,11 @@ impl Group {
                 .find(|m| m.instance_id.as_deref() == Some(i))
             {
                 Some(m) if member_id.is_empty() || m.id == member_id => Ok(m.id.clone()),
-                Some(_) => Err(ResponseError::FencedInstanceId),
-                None => Err(ResponseError::UnknownMemberId),
+                Some(_) => Err(CoordinatorError::FencedInstanceId),
+                None => Err(CoordinatorError::UnknownMemberId),
             },
             None if self.members.contains_key(member_id) => Ok(member_id.to_string()),
-            None => Err(ResponseError::UnknownMemberId),
+            None => Err(CoordinatorError::UnknownMemberId),
         }
     }
 
@@ -657,13 +757,17 @@ impl Group {
     }
 }
 
+/// What a member of a deleted group is told: it finds the coordinator again and rejoins a new
+/// group of that id.
+const GROUP_DELETED: CoordinatorError = CoordinatorError::NotAvailable("the group was deleted");
+
 fn self_result(
     generation: i32,
     protocol_type: &Option<String>,
     protocol: &Option<String>,
     leader: &Option<String>,
     member_id: &str,
-    members: Vec<(String, Option<String>, Bytes)>,
+    members: Vec<JoinedMember>,
 ) -> JoinResult {
     JoinResult {
         error: None,
@@ -676,26 +780,5 @@ fn self_result(
     }
 }
 
-/// Topic names from a ConsumerProtocolSubscription (version i16, then an array of strings).
-pub fn decode_subscription_topics(meta: &[u8]) -> Vec<String> {
-    let mut topics = Vec::new();
-    if meta.len() < 6 {
-        return topics;
-    }
-    let count = i32::from_be_bytes([meta[2], meta[3], meta[4], meta[5]]);
-    let mut pos = 6;
-    for _ in 0..count.max(0) {
-        let Some(len_bytes) = meta.get(pos..pos + 2) else {
-            break;
-        };
-        let len = i16::from_be_bytes([len_bytes[0], len_bytes[1]]);
-        pos += 2;
-        let Ok(len) = usize::try_from(len) else { break };
-        let Some(name) = meta.get(pos..pos + len) else {
-            break;
-        };
-        topics.push(String::from_utf8_lossy(name).into_owned());
-        pos += len;
-    }
-    topics
-}
+#[cfg(test)]
+mod tests;

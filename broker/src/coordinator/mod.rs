@@ -1,27 +1,56 @@
-//! The group coordinator: classic consumer groups (JoinGroup/SyncGroup/Heartbeat/LeaveGroup)
-//! and committed offsets, persisted in the compacted internal topic `__consumer_offsets`.
+//! The group coordinator: classic consumer groups (JoinGroup/SyncGroup/Heartbeat/LeaveGroup),
+//! KIP-848 consumer groups, committed offsets and producer ids, with groups and offsets
+//! persisted in the compacted internal topic `__consumer_offsets`.
 //!
-//! All groups live under one lock; every state change that must survive a restart (offset
-//! commits and deletions, a group's generation, group deletion) is appended to
-//! `__consumer_offsets` before the client is answered. A periodic [`GroupCoordinator::tick`]
-//! expires members whose session ran out and ends rebalances whose deadline passed.
+//! [`GroupCoordinator`] is a thin facade over parts split by concern:
+//! - `registry`: every group id behind its own lock (classic and KIP-848 state of that id);
+//! - [`group`] and `classic`: the classic protocol's state machine and the operations on it;
+//! - [`consumer_group`] and `consumer`: the KIP-848 protocol;
+//! - [`offsets`] and `commits`: the committed offsets and OffsetCommit/Fetch/Delete;
+//! - `journal` (over `partition_log`): the append and replay of `__consumer_offsets`, on
+//!   the blocking pool; [`store`] its record layout;
+//! - `admin`: ListGroups, DescribeGroups, DeleteGroups;
+//! - [`producer_ids`]: ids for idempotent producers, reserved durably in blocks.
+//!
+//! No lock is held across an append. A write that must survive a restart (offset commits and
+//! deletions, a group's stable generation, group deletion) is appended before the client is
+//! answered, and applied to memory by the log order, so a replay rebuilds the same state.
+//! Outcomes are [`CoordinatorError`]s, mapped to Kafka codes in one place. A periodic
+//! [`GroupCoordinator::tick`] expires members whose session ran out and ends rebalances whose
+//! deadline passed.
 
+mod admin;
+mod classic;
+mod commits;
+mod consumer;
 pub mod consumer_group;
+pub(crate) mod durable_file;
+pub mod error;
 pub mod group;
+mod journal;
+pub mod offsets;
+mod partition_log;
+pub mod producer_ids;
+mod registry;
 pub mod store;
+mod subscription;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use kafka_protocol::error::ResponseError;
-
 use crate::error::BrokerError;
-use crate::topics::{now_ms, Partition, TopicConfig, TopicRegistry};
+use crate::topics::TopicRegistry;
+pub use admin::{DescribedMember, GroupDescription, ListedGroup};
+pub use commits::committed;
+pub use consumer::ConsumerGroupSnapshot;
 pub use consumer_group::{ConsumerGroup, ConsumerMember, Heartbeat, HeartbeatReply};
-pub use group::{Group, GroupState, JoinRequest, JoinResult, Pending, SyncResult};
+pub use error::CoordinatorError;
+pub use group::{Group, GroupState, JoinRequest, JoinResult, JoinedMember, Pending, SyncResult};
 pub use store::{CommittedOffset, Stored, OFFSETS_TOPIC};
+
+use journal::Journal;
+use offsets::OffsetStore;
+use registry::GroupRegistry;
 
 /// Coordinator settings (Kafka's `group.*` broker keys).
 #[derive(Debug, Clone)]
@@ -54,112 +83,64 @@ impl Default for CoordinatorConfig {
     }
 }
 
-/// What ConsumerGroupDescribe shows of a KIP-848 group.
-#[derive(Debug, Clone)]
-pub struct ConsumerGroupSnapshot {
-    /// Empty, Reconciling or Stable.
-    pub state: &'static str,
-    /// Group epoch.
-    pub epoch: i32,
-    /// Target assignment epoch.
-    pub assignment_epoch: i32,
-    /// Assignor name.
-    pub assignor: String,
-    /// Members.
-    pub members: Vec<ConsumerMember>,
-    /// Target assignment per member id.
-    pub target: BTreeMap<String, std::collections::BTreeSet<consumer_group::TopicPartition>>,
-}
+/// MEMBER_ID_REQUIRED ids not used within this long are forgotten.
+const PENDING_MEMBER_ID_TTL: Duration = Duration::from_secs(300);
 
-/// What DescribeGroups shows of a group.
-#[derive(Debug, Clone)]
-pub struct GroupDescription {
-    /// State name.
-    pub state: &'static str,
-    /// Protocol type.
-    pub protocol_type: String,
-    /// Chosen protocol.
-    pub protocol: String,
-    /// (member id, instance id, client id, client host, metadata, assignment).
-    pub members: Vec<(String, Option<String>, String, String, Bytes, Bytes)>,
-}
-
-#[derive(Debug, Default)]
-struct Groups {
-    groups: HashMap<String, Group>,
-    consumer: HashMap<String, ConsumerGroup>,
-    offsets: HashMap<String, BTreeMap<(String, i32), CommittedOffset>>,
-}
-
-/// The coordinator of every group on this broker.
+/// The coordinator of every group on this broker; see the module docs.
 #[derive(Debug)]
 pub struct GroupCoordinator {
-    inner: Mutex<Groups>,
-    log: Arc<Partition>,
+    /// Shared with write completions, which run on the blocking pool.
+    groups: Arc<GroupRegistry>,
+    offsets: Arc<OffsetStore>,
+    journal: Journal,
     config: CoordinatorConfig,
 }
 
 impl GroupCoordinator {
-    /// Opens (creating if needed) `__consumer_offsets` and replays it.
+    /// Opens (creating if needed) `__consumer_offsets` and replays it. Blocking (reads the
+    /// whole topic): the server calls it on the blocking pool while it starts.
     ///
     /// # Errors
     /// The internal topic cannot be created or read.
     pub fn open(topics: &TopicRegistry, config: CoordinatorConfig) -> Result<Self, BrokerError> {
-        let topic = match topics.get(OFFSETS_TOPIC) {
-            Some(t) => t,
-            None => {
-                let cfg = TopicConfig::from_pairs([("cleanup.policy", "compact")])
-                    .map_err(BrokerError::InvalidConfig)?;
-                topics.create(OFFSETS_TOPIC, 1, cfg).map_err(|e| {
-                    BrokerError::InvalidConfig(format!(
-                        "cannot create {OFFSETS_TOPIC}: {}",
-                        e.message
-                    ))
-                })?
-            }
-        };
-        let log = topic.partition(0).ok_or_else(|| {
-            BrokerError::InvalidConfig(format!("{OFFSETS_TOPIC} has no partition 0"))
-        })?;
-        let mut inner = Groups::default();
-        let records = store::replay(&log.log())?;
-        let replayed = records.len();
-        for r in records {
-            inner.apply(r);
-        }
-        tracing::debug!(
-            records = replayed,
-            groups = inner.groups.len(),
-            "group coordinator loaded"
-        );
-        Ok(GroupCoordinator {
-            inner: Mutex::new(inner),
-            log,
+        let journal = Journal::open(topics)?;
+        let coordinator = GroupCoordinator {
+            groups: Arc::default(),
+            offsets: Arc::default(),
+            journal,
             config,
-        })
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Groups> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn persist(&self, records: &[Stored]) -> Result<(), ResponseError> {
-        if records.is_empty() {
-            return Ok(());
+        };
+        let records = coordinator.journal.replay()?;
+        let replayed = records.len();
+        for (offset, record) in records {
+            coordinator.apply_replayed(offset, record);
         }
-        let encoded: Vec<_> = records.iter().map(Stored::encode).collect();
-        let now = now_ms();
-        let batch = store::encode_batch(&encoded, now);
-        let appended = self.log.log().append(&batch, now);
-        match appended {
-            Ok(_) => {
-                // Whoever reads __consumer_offsets (offset tooling) sees commits at once.
-                self.log.notify_appended();
-                Ok(())
+        tracing::debug!(records = replayed, "group coordinator loaded");
+        Ok(coordinator)
+    }
+
+    /// Applies one replayed record, in log order.
+    fn apply_replayed(&self, offset: i64, record: Stored) {
+        match record {
+            Stored::Offset {
+                group,
+                topic,
+                partition,
+                value,
+            } => self.offsets.apply(offset, &group, &topic, partition, value),
+            Stored::Group {
+                group,
+                value: Some((generation, protocol_type)),
+            } => {
+                self.groups.with(&group, true, |slot| {
+                    let g = slot.classic_mut(&group);
+                    g.generation = g.generation.max(generation);
+                    g.protocol_type = Some(protocol_type);
+                });
             }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot persist to {OFFSETS_TOPIC}");
-                Err(ResponseError::CoordinatorNotAvailable)
+            Stored::Group { group, value: None } => {
+                // Nobody has joined during a replay: the group is empty, so it goes.
+                self.groups.remove_if(&group, |_| Ok::<(), ()>(()));
             }
         }
     }
@@ -169,515 +150,44 @@ impl GroupCoordinator {
         t >= self.config.min_session_timeout && t <= self.config.max_session_timeout
     }
 
-    /// JoinGroup.
-    pub fn join(&self, group_id: &str, req: JoinRequest) -> Pending<JoinResult> {
-        let mut g = self.lock();
-        let group = g
-            .groups
-            .entry(group_id.to_string())
-            .or_insert_with(|| Group::new(group_id));
-        group.join(req, Instant::now(), self.config.initial_rebalance_delay)
-    }
-
-    /// SyncGroup. When the leader's assignment makes the group stable, its generation is
-    /// persisted.
-    pub fn sync(
-        &self,
-        group_id: &str,
-        member_id: &str,
-        instance_id: Option<&str>,
-        generation: i32,
-        assignments: Vec<(String, Bytes)>,
-    ) -> Pending<SyncResult> {
-        let mut g = self.lock();
-        let Some(group) = g.groups.get_mut(group_id) else {
-            return Pending::Now(Err(ResponseError::UnknownMemberId));
-        };
-        let was_stable = group.state == GroupState::Stable;
-        let out = group.sync(
-            member_id,
-            instance_id,
-            generation,
-            assignments,
-            Instant::now(),
-        );
-        if !was_stable && group.state == GroupState::Stable {
-            let record = Stored::Group {
-                group: group_id.to_string(),
-                value: Some((
-                    group.generation,
-                    group.protocol_type.clone().unwrap_or_default(),
-                )),
-            };
-            drop(g);
-            if let Err(e) = self.persist(&[record]) {
-                return Pending::Now(Err(e));
-            }
-        }
-        out
-    }
-
-    /// Heartbeat.
-    ///
-    /// # Errors
-    /// UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS, FENCED_INSTANCE_ID.
-    pub fn heartbeat(
-        &self,
-        group_id: &str,
-        member_id: &str,
-        instance_id: Option<&str>,
-        generation: i32,
-    ) -> Result<(), ResponseError> {
-        let mut g = self.lock();
-        match g.groups.get_mut(group_id) {
-            Some(group) => group.heartbeat(member_id, instance_id, generation, Instant::now()),
-            None => Err(ResponseError::UnknownMemberId),
-        }
-    }
-
-    /// LeaveGroup for each (member id, instance id); one result per member.
-    pub fn leave(
-        &self,
-        group_id: &str,
-        members: &[(String, Option<String>)],
-    ) -> Vec<Result<(), ResponseError>> {
-        let mut g = self.lock();
-        let Some(group) = g.groups.get_mut(group_id) else {
-            return members
-                .iter()
-                .map(|_| Err(ResponseError::UnknownMemberId))
-                .collect();
-        };
-        let now = Instant::now();
-        members
-            .iter()
-            .map(|(id, instance)| {
-                let resolved = group.resolve_leaving(id, instance.as_deref())?;
-                group.remove_members(&[resolved], now);
-                Ok(())
-            })
-            .collect()
-    }
-
-    /// OffsetCommit: checks the member (unless it is a standalone commit, generation -1 and
-    /// no member id, on a group without members), then stores and persists the offsets.
-    ///
-    /// # Errors
-    /// Group-level: UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS,
-    /// OFFSET_METADATA_TOO_LARGE is per partition and checked by the caller.
-    pub fn commit(
-        &self,
-        group_id: &str,
-        generation: i32,
-        member_id: &str,
-        instance_id: Option<&str>,
-        offsets: Vec<(String, i32, CommittedOffset)>,
-    ) -> Result<(), ResponseError> {
-        let mut g = self.lock();
-        let standalone = generation < 0 && member_id.is_empty();
-        if let Some(cg) = g.consumer.get(group_id).filter(|cg| !cg.members.is_empty()) {
-            match cg.members.get(member_id) {
-                Some(m) if generation <= m.epoch => {}
-                Some(_) => return Err(ResponseError::StaleMemberEpoch),
-                None => return Err(ResponseError::UnknownMemberId),
-            }
-        } else if let Some(group) = g.groups.get(group_id) {
-            if standalone {
-                if !group.members.is_empty() {
-                    return Err(ResponseError::UnknownMemberId);
-                }
-            } else {
-                group.check_member(member_id, instance_id, generation)?;
-                // As Kafka: while the group waits for rejoins the member's generation is
-                // still current and its commit is taken; once the join is complete and the
-                // assignment pending, the member must sync first.
-                if group.state == GroupState::CompletingRebalance {
-                    return Err(ResponseError::RebalanceInProgress);
-                }
-            }
-        } else if !standalone {
-            return Err(ResponseError::UnknownMemberId);
-        }
-        let records: Vec<Stored> = offsets
-            .iter()
-            .map(|(topic, partition, value)| Stored::Offset {
-                group: group_id.to_string(),
-                topic: topic.clone(),
-                partition: *partition,
-                value: Some(value.clone()),
-            })
-            .collect();
-        self.persist(&records)?;
-        for r in records {
-            g.apply(r);
-        }
-        if let Some(group) = g.groups.get_mut(group_id) {
-            if let Some(m) = group.members.get_mut(member_id) {
-                m.last_seen = Instant::now();
-            }
-        }
-        Ok(())
-    }
-
-    /// Committed offsets of a group: for the given topics and partitions, or all when `None`.
-    pub fn fetch_offsets(
-        &self,
-        group_id: &str,
-        wanted: Option<Vec<(String, Vec<i32>)>>,
-    ) -> Vec<(String, i32, Option<CommittedOffset>)> {
-        let g = self.lock();
-        let committed = g.offsets.get(group_id);
-        match wanted {
-            Some(list) => list
-                .into_iter()
-                .flat_map(|(topic, parts)| {
-                    parts
-                        .into_iter()
-                        .map(|p| {
-                            (
-                                topic.clone(),
-                                p,
-                                committed.and_then(|c| c.get(&(topic.clone(), p)).cloned()),
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .collect(),
-            None => committed
-                .map(|c| {
-                    c.iter()
-                        .map(|((t, p), o)| (t.clone(), *p, Some(o.clone())))
-                        .collect()
-                })
-                .unwrap_or_default(),
-        }
-    }
-
-    /// Whether a group has members or offsets.
-    pub fn exists(&self, group_id: &str) -> bool {
-        let g = self.lock();
-        g.groups.contains_key(group_id)
-            || g.offsets.contains_key(group_id)
-            || g.consumer.contains_key(group_id)
-    }
-
-    /// (group id, protocol type, state, group type "classic" or "consumer") of every group.
-    pub fn list(&self) -> Vec<(String, String, &'static str, &'static str)> {
-        let g = self.lock();
-        let mut ids: Vec<&String> = g
-            .groups
-            .keys()
-            .chain(g.offsets.keys())
-            .chain(g.consumer.keys())
-            .collect();
-        ids.sort();
-        ids.dedup();
-        ids.into_iter()
-            .map(|id| match (g.consumer.get(id), g.groups.get(id)) {
-                (Some(cg), _) => (id.clone(), "consumer".to_string(), cg.state(), "consumer"),
-                (None, Some(group)) => (
-                    id.clone(),
-                    group.protocol_type.clone().unwrap_or_default(),
-                    group.state.name(),
-                    "classic",
-                ),
-                (None, None) => (
-                    id.clone(),
-                    String::new(),
-                    GroupState::Empty.name(),
-                    "classic",
-                ),
-            })
-            .collect()
-    }
-
-    /// ConsumerGroupHeartbeat (KIP-848).
-    ///
-    /// # Errors
-    /// UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH, UNSUPPORTED_ASSIGNOR, or
-    /// INCONSISTENT_GROUP_PROTOCOL when a classic group of that id has members.
-    pub fn consumer_heartbeat(
-        &self,
-        group_id: &str,
-        hb: Heartbeat,
-        metadata: &dyn Fn(&str) -> Option<(uuid::Uuid, i32)>,
-    ) -> Result<HeartbeatReply, ResponseError> {
-        let mut g = self.lock();
-        if g.groups
-            .get(group_id)
-            .is_some_and(|c| !c.members.is_empty())
-        {
-            return Err(ResponseError::InconsistentGroupProtocol);
-        }
-        let cg = g
-            .consumer
-            .entry(group_id.to_string())
-            .or_insert_with(|| ConsumerGroup::new(group_id));
-        cg.heartbeat(hb, metadata, Instant::now())
-    }
-
     /// The heartbeat interval KIP-848 members are told to use.
     pub fn consumer_heartbeat_interval(&self) -> Duration {
         self.config.consumer_heartbeat_interval
     }
 
-    /// A snapshot of a KIP-848 group for ConsumerGroupDescribe.
-    pub fn consumer_describe(&self, group_id: &str) -> Option<ConsumerGroupSnapshot> {
-        let g = self.lock();
-        let cg = g.consumer.get(group_id)?;
-        Some(ConsumerGroupSnapshot {
-            state: cg.state(),
-            epoch: cg.epoch,
-            assignment_epoch: cg.assignment_epoch,
-            assignor: cg.assignor.clone(),
-            members: cg.members.values().cloned().collect(),
-            target: cg.target.clone(),
-        })
-    }
-
-    /// DescribeGroups for one group; `None` when it does not exist ("Dead" to clients).
-    pub fn describe(&self, group_id: &str) -> Option<GroupDescription> {
-        let g = self.lock();
-        if g.consumer
-            .get(group_id)
-            .is_some_and(|cg| !cg.members.is_empty())
-        {
-            // A KIP-848 group is described by ConsumerGroupDescribe; the classic API sees it as
-            // Dead, as Kafka answers.
-            return None;
-        }
-        let Some(group) = g.groups.get(group_id) else {
-            return g.offsets.contains_key(group_id).then(|| GroupDescription {
-                state: GroupState::Empty.name(),
-                protocol_type: String::new(),
-                protocol: String::new(),
-                members: Vec::new(),
-            });
-        };
-        let protocol = group.protocol.clone().unwrap_or_default();
-        let stable = group.state == GroupState::Stable;
-        Some(GroupDescription {
-            state: group.state.name(),
-            protocol_type: group.protocol_type.clone().unwrap_or_default(),
-            protocol: if stable || group.state == GroupState::CompletingRebalance {
-                protocol.clone()
-            } else {
-                String::new()
-            },
-            members: group
-                .members
-                .values()
-                .map(|m| {
-                    let meta = m
-                        .protocols
-                        .iter()
-                        .find(|(n, _)| *n == protocol)
-                        .map(|(_, b)| b.clone())
-                        .unwrap_or_default();
-                    let assignment = if stable {
-                        m.assignment.clone()
-                    } else {
-                        Bytes::new()
-                    };
-                    (
-                        m.id.clone(),
-                        m.instance_id.clone(),
-                        m.client_id.clone(),
-                        m.client_host.clone(),
-                        meta,
-                        assignment,
-                    )
-                })
-                .collect(),
-        })
-    }
-
-    /// DeleteGroups for one group: only an empty group can go; its offsets go with it.
-    ///
-    /// # Errors
-    /// NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND.
-    pub fn delete(&self, group_id: &str) -> Result<(), ResponseError> {
-        let mut g = self.lock();
-        // Members whose session ran out are gone already, even if the periodic tick has not
-        // noticed yet (a client deleting a group right after its session timeout expects that).
-        let now = Instant::now();
-        if let Some(group) = g.groups.get_mut(group_id) {
-            let expired = group.expired_members(now);
-            group.remove_members(&expired, now);
-        }
-        let timeout = self.config.consumer_session_timeout;
-        if let Some(cg) = g.consumer.get_mut(group_id) {
-            cg.expire(now, timeout);
-        }
-        if let Some(cg) = g.consumer.get(group_id) {
-            if !cg.members.is_empty() {
-                return Err(ResponseError::NonEmptyGroup);
-            }
-            g.consumer.remove(group_id);
-        } else if let Some(group) = g.groups.get(group_id) {
-            if !group.members.is_empty() {
-                return Err(ResponseError::NonEmptyGroup);
-            }
-        } else if !g.offsets.contains_key(group_id) {
-            return Err(ResponseError::GroupIdNotFound);
-        }
-        let mut records: Vec<Stored> = g
-            .offsets
-            .get(group_id)
-            .map(|o| {
-                o.keys()
-                    .map(|(t, p)| Stored::Offset {
-                        group: group_id.to_string(),
-                        topic: t.clone(),
-                        partition: *p,
-                        value: None,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        records.push(Stored::Group {
-            group: group_id.to_string(),
-            value: None,
-        });
-        self.persist(&records)?;
-        for r in records {
-            g.apply(r);
-        }
-        Ok(())
-    }
-
-    /// OffsetDelete: removes committed offsets of partitions the group is not subscribed to.
-    ///
-    /// # Errors
-    /// GROUP_ID_NOT_FOUND for an unknown group. Per partition: GROUP_SUBSCRIBED_TO_TOPIC.
-    pub fn delete_offsets(
-        &self,
-        group_id: &str,
-        partitions: Vec<(String, i32)>,
-    ) -> Result<Vec<(String, i32, Option<ResponseError>)>, ResponseError> {
-        let mut g = self.lock();
-        if !g.groups.contains_key(group_id) && !g.offsets.contains_key(group_id) {
-            return Err(ResponseError::GroupIdNotFound);
-        }
-        let subscribed = g
-            .groups
-            .get(group_id)
-            .filter(|gr| !gr.members.is_empty())
-            .map(|gr| gr.subscribed_topics())
-            .unwrap_or_default();
-        let mut records = Vec::new();
-        let results = partitions
-            .into_iter()
-            .map(|(topic, partition)| {
-                if subscribed.contains(&topic) {
-                    return (
-                        topic,
-                        partition,
-                        Some(ResponseError::GroupSubscribedToTopic),
-                    );
-                }
-                records.push(Stored::Offset {
-                    group: group_id.to_string(),
-                    topic: topic.clone(),
-                    partition,
-                    value: None,
-                });
-                (topic, partition, None)
-            })
-            .collect();
-        self.persist(&records)?;
-        for r in records {
-            g.apply(r);
-        }
-        Ok(results)
-    }
-
-    /// Expires members whose session ran out and completes rebalances past their deadline.
-    pub fn tick(&self) {
-        let now = Instant::now();
-        let mut g = self.lock();
-        for group in g.groups.values_mut() {
-            let expired = group.expired_members(now);
-            if !expired.is_empty() {
-                tracing::info!(group = %group.id, members = ?expired, "session timeout: removing members");
-                group.remove_members(&expired, now);
-            }
-            group.maybe_complete_join(now);
-            group.expire_pending_ids(now, Duration::from_secs(300));
-        }
-        let timeout = self.config.consumer_session_timeout;
-        for cg in g.consumer.values_mut() {
-            cg.expire(now, timeout);
-        }
-    }
-}
-
-impl Groups {
-    fn apply(&mut self, r: Stored) {
-        match r {
-            Stored::Offset {
-                group,
-                topic,
-                partition,
-                value: Some(v),
-            } => {
-                self.offsets
-                    .entry(group)
-                    .or_default()
-                    .insert((topic, partition), v);
-            }
-            Stored::Offset {
-                group,
-                topic,
-                partition,
-                value: None,
-            } => {
-                if let Some(o) = self.offsets.get_mut(&group) {
-                    o.remove(&(topic, partition));
-                    if o.is_empty() {
-                        self.offsets.remove(&group);
-                    }
-                }
-            }
-            Stored::Group {
-                group,
-                value: Some((generation, ptype)),
-            } => {
-                let gr = self
-                    .groups
-                    .entry(group.clone())
-                    .or_insert_with(|| Group::new(&group));
-                if gr.members.is_empty() {
-                    gr.generation = gr.generation.max(generation);
-                    gr.protocol_type = Some(ptype);
-                }
-            }
-            Stored::Group { group, value: None } => {
-                if self
-                    .groups
-                    .get(&group)
-                    .is_some_and(|g| g.members.is_empty())
-                {
-                    self.groups.remove(&group);
-                }
-            }
-        }
-    }
-}
-
-/// The committed offset a handler builds from a request partition.
-pub fn committed(offset: i64, leader_epoch: i32, metadata: Option<&str>) -> CommittedOffset {
-    CommittedOffset {
-        offset,
-        leader_epoch,
-        commit_timestamp: now_ms(),
-        metadata: metadata.unwrap_or_default().to_string(),
-    }
-}
-
-impl GroupCoordinator {
     /// Longest commit metadata accepted.
     pub fn max_metadata_bytes(&self) -> usize {
         self.config.max_metadata_bytes
     }
+
+    /// Expires members whose session ran out, completes rebalances past their deadline and
+    /// forgets deleted offsets no older write can revive. In memory only, no I/O.
+    pub fn tick(&self) {
+        // Read before checking for writes in flight; see `OffsetStore::prune`.
+        let prunable = self.offsets.newest_tombstone();
+        let now = Instant::now();
+        let timeout = self.config.consumer_session_timeout;
+        self.groups.for_each(|_, slot| {
+            if let Some(group) = slot.classic.as_mut() {
+                let expired = group.expired_members(now);
+                if !expired.is_empty() {
+                    tracing::info!(group = %group.id, members = ?expired, "session timeout: removing members");
+                    group.remove_members(&expired, now);
+                }
+                group.maybe_complete_join(now);
+                group.expire_pending_ids(now, PENDING_MEMBER_ID_TTL);
+            }
+            if let Some(cg) = slot.consumer.as_mut() {
+                cg.expire(now, timeout);
+            }
+        });
+        if let Some(version) = prunable {
+            if self.journal.quiet() {
+                self.offsets.prune(version);
+            }
+        }
+    }
 }
+
+#[cfg(test)]
+mod tests;

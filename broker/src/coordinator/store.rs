@@ -1,7 +1,9 @@
 //! Persistence of groups and committed offsets in the internal compacted topic
 //! `__consumer_offsets`: every commit and group change is a keyed record, the latest record
 //! per key wins, and a null value (tombstone) deletes. On start the coordinator replays the
-//! topic from its log start.
+//! topic from its log start (see [`super::journal`]).
+//!
+//! This module is the codec only, no I/O: records to a batch, stored batch bytes to records.
 //!
 //! Keys and values are Fjord's own compact binary layout (strings are u16-length prefixed):
 //! - offset: key `0x01 group topic partition:i32` → value `offset:i64 leader_epoch:i32
@@ -11,7 +13,7 @@
 use bytes::{Buf, BufMut, BytesMut};
 
 use crate::log::record::{decode_records, RecordIter};
-use crate::log::{BatchIter, LogError, PartitionLog};
+use crate::log::{BatchIter, LogError};
 
 /// The internal topic's name.
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
@@ -221,45 +223,38 @@ pub fn encode_batch(records: &[(Vec<u8>, Option<Vec<u8>>)], timestamp: i64) -> V
     batch.to_vec()
 }
 
-/// Every record of the log, oldest first.
+/// The records of a run of stored batches, each with its log offset, and the offset after the
+/// last whole batch (`from` when `bytes` holds none). Records of unknown layout are skipped;
+/// control batches hold none.
 ///
 /// # Errors
-/// A read or decode failure of the log.
-pub fn replay(log: &PartitionLog) -> Result<Vec<Stored>, LogError> {
+/// A batch fails its checks or cannot be decompressed.
+pub fn decode_stored(bytes: &[u8], from: i64) -> Result<(Vec<(i64, Stored)>, i64), LogError> {
     let mut out = Vec::new();
-    let mut offset = log.log_start_offset();
-    let end = log.log_end_offset();
-    while offset < end {
-        let bytes = log.read(offset, 1 << 20)?;
-        if bytes.is_empty() {
-            break;
+    let mut next = from;
+    for batch in BatchIter::new(bytes) {
+        let batch = batch?;
+        next = batch.header.next_offset();
+        if batch.header.is_control() {
+            continue;
         }
-        let mut next = offset;
-        for batch in BatchIter::new(&bytes) {
-            let batch = batch?;
-            next = batch.header.next_offset();
-            if batch.header.is_control() {
-                continue;
-            }
-            let records = decode_records(&batch, crate::log::MAX_DECOMPRESSED_BATCH_BYTES)?;
-            for r in RecordIter::new(&records, batch.header.records_count) {
-                let r = r?;
-                if let Some(s) = r.key.and_then(|k| Stored::decode(k, r.value)) {
-                    out.push(s);
-                }
+        let records = decode_records(&batch, crate::log::MAX_DECOMPRESSED_BATCH_BYTES)?;
+        for r in RecordIter::new(&records, batch.header.records_count) {
+            let r = r?;
+            let offset = r.offset(&batch.header);
+            if let Some(s) = r.key.and_then(|k| Stored::decode(k, r.value)) {
+                out.push((offset, s));
             }
         }
-        if next <= offset {
-            break;
-        }
-        offset = next;
     }
-    Ok(out)
+    Ok((out, next))
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests may panic on failure.
 mod tests {
     use super::*;
+    use crate::log::PartitionLog;
 
     #[test]
     fn records_round_trip() {
@@ -308,6 +303,13 @@ mod tests {
         };
         let batch = encode_batch(&[s.encode(), s.encode()], 1000);
         log.append(&batch, 1000).unwrap();
-        assert_eq!(replay(&log).unwrap(), vec![s.clone(), s]);
+        log.append(&batch, 1000).unwrap();
+        let bytes = log.read(0, 1 << 20).unwrap();
+        let (records, next) = decode_stored(&bytes, 0).unwrap();
+        assert_eq!(
+            records,
+            vec![(0, s.clone()), (1, s.clone()), (2, s.clone()), (3, s)]
+        );
+        assert_eq!(next, 4);
     }
 }

@@ -72,7 +72,7 @@ pub fn handle(
             });
         }
         Err(e) => {
-            resp.error_code = e.code();
+            resp.error_code = e.code().code();
             resp.member_id = Some(req.member_id);
         }
     }

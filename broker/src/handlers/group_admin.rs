@@ -14,6 +14,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use super::RequestContext;
+use crate::coordinator::CoordinatorError;
 
 /// Handles a ListGroups request (v4 state filter, v5 type filter).
 pub fn list(ctx: &RequestContext<'_>, req: ListGroupsRequest) -> ListGroupsResponse {
@@ -22,26 +23,26 @@ pub fn list(ctx: &RequestContext<'_>, req: ListGroupsRequest) -> ListGroupsRespo
         .groups
         .list()
         .into_iter()
-        .filter(|(_, _, state, _)| {
+        .filter(|g| {
             req.states_filter.is_empty()
                 || req
                     .states_filter
                     .iter()
-                    .any(|s| s.eq_ignore_ascii_case(state))
+                    .any(|s| s.eq_ignore_ascii_case(g.state))
         })
-        .filter(|(_, _, _, kind)| {
+        .filter(|g| {
             req.types_filter.is_empty()
                 || req
                     .types_filter
                     .iter()
-                    .any(|t| t.eq_ignore_ascii_case(kind))
+                    .any(|t| t.eq_ignore_ascii_case(g.kind))
         })
-        .map(|(id, ptype, state, kind)| {
+        .map(|g| {
             ListedGroup::default()
-                .with_group_id(GroupId(StrBytes::from_string(id)))
-                .with_protocol_type(StrBytes::from_string(ptype))
-                .with_group_state(StrBytes::from_static_str(state))
-                .with_group_type(StrBytes::from_static_str(kind))
+                .with_group_id(GroupId(StrBytes::from_string(g.id)))
+                .with_protocol_type(StrBytes::from_string(g.protocol_type))
+                .with_group_state(StrBytes::from_static_str(g.state))
+                .with_group_type(StrBytes::from_static_str(g.kind))
         })
         .collect();
     ListGroupsResponse::default().with_groups(groups)
@@ -72,14 +73,14 @@ pub fn describe(ctx: &RequestContext<'_>, req: DescribeGroupsRequest) -> Describ
                     out.members = d
                         .members
                         .into_iter()
-                        .map(|(member, instance, client, host, meta, assignment)| {
+                        .map(|m| {
                             DescribedGroupMember::default()
-                                .with_member_id(StrBytes::from_string(member))
-                                .with_group_instance_id(instance.map(StrBytes::from_string))
-                                .with_client_id(StrBytes::from_string(client))
-                                .with_client_host(StrBytes::from_string(host))
-                                .with_member_metadata(meta)
-                                .with_member_assignment(assignment)
+                                .with_member_id(StrBytes::from_string(m.id))
+                                .with_group_instance_id(m.instance_id.map(StrBytes::from_string))
+                                .with_client_id(StrBytes::from_string(m.client_id))
+                                .with_client_host(StrBytes::from_string(m.client_host))
+                                .with_member_metadata(m.metadata)
+                                .with_member_assignment(m.assignment)
                         })
                         .collect();
                 }
@@ -91,22 +92,24 @@ pub fn describe(ctx: &RequestContext<'_>, req: DescribeGroupsRequest) -> Describ
 }
 
 /// Handles a DeleteGroups request.
-pub fn delete(ctx: &RequestContext<'_>, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
-    let results = req
-        .groups_names
-        .into_iter()
-        .map(|id| {
-            let code = ctx.state.groups.delete(&id).err().map_or(0, |e| e.code());
+pub async fn delete(ctx: &RequestContext<'_>, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
+    let mut results = Vec::with_capacity(req.groups_names.len());
+    for id in req.groups_names {
+        let code = CoordinatorError::code_of(&ctx.state.groups.delete(&id).await);
+        results.push(
             DeletableGroupResult::default()
                 .with_group_id(id)
-                .with_error_code(code)
-        })
-        .collect();
+                .with_error_code(code),
+        );
+    }
     DeleteGroupsResponse::default().with_results(results)
 }
 
 /// Handles an OffsetDelete request.
-pub fn delete_offsets(ctx: &RequestContext<'_>, req: OffsetDeleteRequest) -> OffsetDeleteResponse {
+pub async fn delete_offsets(
+    ctx: &RequestContext<'_>,
+    req: OffsetDeleteRequest,
+) -> OffsetDeleteResponse {
     let partitions: Vec<(String, i32)> = req
         .topics
         .iter()
@@ -116,9 +119,14 @@ pub fn delete_offsets(ctx: &RequestContext<'_>, req: OffsetDeleteRequest) -> Off
                 .map(move |p| (t.name.to_string(), p.partition_index))
         })
         .collect();
-    let results = match ctx.state.groups.delete_offsets(&req.group_id, partitions) {
+    let results = match ctx
+        .state
+        .groups
+        .delete_offsets(&req.group_id, partitions)
+        .await
+    {
         Ok(r) => r,
-        Err(e) => return OffsetDeleteResponse::default().with_error_code(e.code()),
+        Err(e) => return OffsetDeleteResponse::default().with_error_code(e.code().code()),
     };
     let topics = req
         .topics
@@ -142,8 +150,8 @@ pub fn delete_offsets(ctx: &RequestContext<'_>, req: OffsetDeleteRequest) -> Off
                             .find(|(n, i, _)| {
                                 n.as_str() == t.name.as_str() && *i == p.partition_index
                             })
-                            .and_then(|(_, _, e)| *e)
-                            .map_or(0, |e| e.code())
+                            .and_then(|(_, _, e)| e.as_ref())
+                            .map_or(0, |e| e.code().code())
                     };
                     OffsetDeleteResponsePartition::default()
                         .with_partition_index(p.partition_index)

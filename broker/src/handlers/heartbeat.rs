@@ -3,6 +3,7 @@
 use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse};
 
 use super::RequestContext;
+use crate::coordinator::CoordinatorError;
 
 /// Handles a Heartbeat request.
 pub fn handle(ctx: &RequestContext<'_>, req: HeartbeatRequest) -> HeartbeatResponse {
@@ -12,5 +13,5 @@ pub fn handle(ctx: &RequestContext<'_>, req: HeartbeatRequest) -> HeartbeatRespo
         req.group_instance_id.as_deref(),
         req.generation_id,
     );
-    HeartbeatResponse::default().with_error_code(result.err().map_or(0, |e| e.code()))
+    HeartbeatResponse::default().with_error_code(CoordinatorError::code_of(&result))
 }

@@ -1,7 +1,8 @@
 //! InitProducerId: a producer id and epoch for idempotent (and, later, transactional) producers.
 //!
 //! A producer that already has an id and asks again with it (KIP-360) gets the same id with
-//! the epoch bumped, which resets its sequence numbers.
+//! the epoch bumped, which resets its sequence numbers. Allocation is async: when a block of
+//! ids runs out, its successor is reserved durably on the blocking pool, never on this thread.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
@@ -30,11 +31,11 @@ pub async fn handle(
         return r;
     }
     let allocated = match (&req.transactional_id, req.producer_id.0) {
-        (Some(txn), _) => state.producer_ids.for_transactional_id(txn),
+        (Some(txn), _) => state.producer_ids.for_transactional_id(txn).await,
         (None, pid) if pid >= 0 && req.producer_epoch >= 0 && req.producer_epoch < i16::MAX - 1 => {
             Ok((pid, req.producer_epoch + 1))
         }
-        (None, _) => state.producer_ids.allocate().map(|id| (id, 0)),
+        (None, _) => state.producer_ids.allocate().await.map(|id| (id, 0)),
     };
     match allocated {
         Ok((pid, epoch)) => {

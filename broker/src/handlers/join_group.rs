@@ -2,13 +2,12 @@
 
 use std::time::Duration;
 
-use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use super::RequestContext;
-use crate::coordinator::{JoinRequest, JoinResult, Pending};
+use crate::coordinator::{CoordinatorError, JoinRequest, JoinResult, Pending};
 
 fn millis(ms: i32) -> Duration {
     Duration::from_millis(u64::try_from(ms).unwrap_or(0))
@@ -21,20 +20,20 @@ pub async fn handle(ctx: &RequestContext<'_>, req: JoinGroupRequest) -> JoinGrou
     if req.group_id.is_empty() {
         return respond(
             ctx,
-            JoinResult::error(ResponseError::InvalidGroupId, &member_id),
+            JoinResult::error(CoordinatorError::InvalidGroupId, &member_id),
         );
     }
     let session = millis(req.session_timeout_ms);
     if !coordinator.session_timeout_ok(session) {
         return respond(
             ctx,
-            JoinResult::error(ResponseError::InvalidSessionTimeout, &member_id),
+            JoinResult::error(CoordinatorError::InvalidSessionTimeout, &member_id),
         );
     }
     if req.protocols.is_empty() || req.protocol_type.is_empty() {
         return respond(
             ctx,
-            JoinResult::error(ResponseError::InconsistentGroupProtocol, &member_id),
+            JoinResult::error(CoordinatorError::InconsistentGroupProtocol, &member_id),
         );
     }
     // v0 has no rebalance timeout: it is the session timeout.
@@ -62,8 +61,8 @@ pub async fn handle(ctx: &RequestContext<'_>, req: JoinGroupRequest) -> JoinGrou
     let result = match coordinator.join(&req.group_id, join) {
         Pending::Now(r) => r,
         Pending::Later(rx) => tokio::select! {
-            r = rx => r.unwrap_or_else(|_| JoinResult::error(ResponseError::RebalanceInProgress, &fallback)),
-            _ = ctx.state.shutdown.cancelled() => JoinResult::error(ResponseError::CoordinatorNotAvailable, &fallback),
+            r = rx => r.unwrap_or_else(|_| JoinResult::error(CoordinatorError::RebalanceInProgress, &fallback)),
+            _ = ctx.state.shutdown.cancelled() => JoinResult::error(CoordinatorError::NotAvailable("the broker is shutting down"), &fallback),
         },
     };
     respond(ctx, result)
@@ -73,15 +72,15 @@ fn respond(ctx: &RequestContext<'_>, r: JoinResult) -> JoinGroupResponse {
     let members = r
         .members
         .into_iter()
-        .map(|(id, instance, metadata)| {
+        .map(|m| {
             JoinGroupResponseMember::default()
-                .with_member_id(StrBytes::from_string(id))
-                .with_group_instance_id(instance.map(StrBytes::from_string))
-                .with_metadata(metadata)
+                .with_member_id(StrBytes::from_string(m.id))
+                .with_group_instance_id(m.instance_id.map(StrBytes::from_string))
+                .with_metadata(m.metadata)
         })
         .collect();
     let mut resp = JoinGroupResponse::default()
-        .with_error_code(r.error.map_or(0, |e| e.code()))
+        .with_error_code(r.error.map_or(0, |e| e.code().code()))
         .with_generation_id(r.generation)
         .with_protocol_name(Some(StrBytes::from_string(r.protocol.unwrap_or_default())))
         .with_leader(StrBytes::from_string(r.leader))

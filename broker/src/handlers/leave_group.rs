@@ -5,13 +5,14 @@ use kafka_protocol::messages::leave_group_response::MemberResponse;
 use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse};
 
 use super::RequestContext;
+use crate::coordinator::CoordinatorError;
 
 /// Handles a LeaveGroup request.
 pub fn handle(ctx: &RequestContext<'_>, req: LeaveGroupRequest) -> LeaveGroupResponse {
     let coordinator = &ctx.state.groups;
     if ctx.version < 3 {
         let result = coordinator.leave(&req.group_id, &[(req.member_id.to_string(), None)]);
-        let code = result.first().and_then(|r| r.err()).map_or(0, |e| e.code());
+        let code = result.first().map_or(0, CoordinatorError::code_of);
         return LeaveGroupResponse::default().with_error_code(code);
     }
     let members: Vec<(String, Option<String>)> = req
@@ -33,7 +34,7 @@ pub fn handle(ctx: &RequestContext<'_>, req: LeaveGroupRequest) -> LeaveGroupRes
             MemberResponse::default()
                 .with_member_id(m.member_id)
                 .with_group_instance_id(m.group_instance_id)
-                .with_error_code(r.err().map_or(0, |e| e.code()))
+                .with_error_code(CoordinatorError::code_of(&r))
         })
         .collect();
     LeaveGroupResponse::default().with_members(responses)

@@ -173,7 +173,7 @@ pub async fn handle_request(
         Request::Heartbeat(req) => respond(ApiKey::Heartbeat, &heartbeat::handle(&ctx, req)),
         Request::LeaveGroup(req) => respond(ApiKey::LeaveGroup, &leave_group::handle(&ctx, req)),
         Request::OffsetCommit(req) => {
-            respond(ApiKey::OffsetCommit, &offset_commit::handle(&ctx, req))
+            respond(ApiKey::OffsetCommit, &offset_commit::handle(&ctx, req).await)
         }
         Request::OffsetFetch(req) => respond(ApiKey::OffsetFetch, &offset_fetch::handle(&ctx, req)),
         Request::ListGroups(req) => respond(ApiKey::ListGroups, &group_admin::list(&ctx, req)),
@@ -181,11 +181,11 @@ pub async fn handle_request(
             respond(ApiKey::DescribeGroups, &group_admin::describe(&ctx, req))
         }
         Request::DeleteGroups(req) => {
-            respond(ApiKey::DeleteGroups, &group_admin::delete(&ctx, req))
+            respond(ApiKey::DeleteGroups, &group_admin::delete(&ctx, req).await)
         }
         Request::OffsetDelete(req) => respond(
             ApiKey::OffsetDelete,
-            &group_admin::delete_offsets(&ctx, req),
+            &group_admin::delete_offsets(&ctx, req).await,
         ),
         Request::ConsumerGroupHeartbeat(req) => respond(
             ApiKey::ConsumerGroupHeartbeat,

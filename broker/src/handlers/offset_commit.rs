@@ -10,7 +10,7 @@ use super::RequestContext;
 use crate::coordinator::committed;
 
 /// Handles an OffsetCommit request.
-pub fn handle(ctx: &RequestContext<'_>, req: OffsetCommitRequest) -> OffsetCommitResponse {
+pub async fn handle(ctx: &RequestContext<'_>, req: OffsetCommitRequest) -> OffsetCommitResponse {
     let state = ctx.state;
     let coordinator = &state.groups;
     // Per-partition checks first; the rest is committed in one go.
@@ -58,7 +58,9 @@ pub fn handle(ctx: &RequestContext<'_>, req: OffsetCommitRequest) -> OffsetCommi
                 req.group_instance_id.as_deref(),
                 accepted,
             )
+            .await
             .err()
+            .map(|e| e.code())
     };
     let topics = req
         .topics
