@@ -122,9 +122,47 @@ async fn no_producer_id_is_handed_out_twice_across_kill_9() {
         total += ids.len();
         for id in ids {
             assert!(id >= 0);
-            assert!(seen.insert(id), "run {run}: producer id {id} handed out twice");
+            assert!(
+                seen.insert(id),
+                "run {run}: producer id {id} handed out twice"
+            );
         }
     }
     assert!(total >= kill_after.iter().sum::<usize>());
     assert_eq!(seen.len(), total);
+}
+
+/// CONFORMANCE: InitProducerId checks `transaction_timeout_ms` of a transactional producer
+/// against `transaction.max.timeout.ms` (900000 by default); an idempotent-only producer sends
+/// none worth checking.
+#[tokio::test]
+async fn init_producer_id_checks_the_transaction_timeout_at_its_bounds() {
+    use common::raw::RawClient;
+    use kafka_protocol::messages::TransactionalId;
+
+    let broker = common::broker().await;
+    let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
+    let cases = [
+        (Some("txn-max"), 900_000, 0),
+        (Some("txn-above"), 900_001, 50),
+        (Some("txn-zero"), 0, 50),
+        (Some("txn-negative"), -1, 50),
+        (None, -1, 0),
+        (None, i32::MAX, 0),
+    ];
+    for (txn, timeout, code) in cases {
+        let req = InitProducerIdRequest::default()
+            .with_transactional_id(txn.map(|t| TransactionalId(StrBytes::from_static_str(t))))
+            .with_transaction_timeout_ms(timeout)
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1);
+        let resp: InitProducerIdResponse = c.call(&req, VERSION).await;
+        assert_eq!(resp.error_code, code, "{txn:?} with timeout {timeout}");
+        if code == 0 {
+            assert!(resp.producer_id.0 >= 0);
+        } else {
+            assert_eq!(resp.producer_id.0, -1);
+        }
+    }
+    broker.shutdown().await;
 }

@@ -151,10 +151,7 @@ impl GroupCoordinator {
         });
         match described.flatten() {
             Some(d) => d,
-            None => self
-                .offsets
-                .has_group(group_id)
-                .then(empty_description),
+            None => self.offsets.has_group(group_id).then(empty_description),
         }
     }
 

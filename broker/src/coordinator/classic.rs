@@ -49,7 +49,13 @@ impl GroupCoordinator {
             .groups
             .with(group_id, false, |slot| {
                 slot.classic.as_mut().map(|g| {
-                    g.sync(member_id, instance_id, generation, assignments, Instant::now())
+                    g.sync(
+                        member_id,
+                        instance_id,
+                        generation,
+                        assignments,
+                        Instant::now(),
+                    )
                 })
             })
             .flatten();

@@ -72,9 +72,7 @@ impl CoordinatorError {
             CoordinatorError::IllegalGeneration => ResponseError::IllegalGeneration,
             CoordinatorError::RebalanceInProgress => ResponseError::RebalanceInProgress,
             CoordinatorError::FencedInstanceId => ResponseError::FencedInstanceId,
-            CoordinatorError::InconsistentGroupProtocol => {
-                ResponseError::InconsistentGroupProtocol
-            }
+            CoordinatorError::InconsistentGroupProtocol => ResponseError::InconsistentGroupProtocol,
             CoordinatorError::FencedMemberEpoch => ResponseError::FencedMemberEpoch,
             CoordinatorError::StaleMemberEpoch => ResponseError::StaleMemberEpoch,
             CoordinatorError::UnsupportedAssignor => ResponseError::UnsupportedAssignor,

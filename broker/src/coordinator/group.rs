@@ -270,8 +270,10 @@ impl Group {
                 if let Some(old_id) = old {
                     if let Some(mut m) = self.members.remove(&old_id) {
                         if let Some(w) = m.join_waiter.take() {
-                            let _ =
-                                w.send(JoinResult::error(CoordinatorError::FencedInstanceId, &old_id));
+                            let _ = w.send(JoinResult::error(
+                                CoordinatorError::FencedInstanceId,
+                                &old_id,
+                            ));
                         }
                         if let Some(w) = m.sync_waiter.take() {
                             let _ = w.send(Err(CoordinatorError::FencedInstanceId));
@@ -579,8 +581,12 @@ impl Group {
             return now_answer(Err(e));
         }
         match self.state {
-            GroupState::Empty | GroupState::Dead => now_answer(Err(CoordinatorError::UnknownMemberId)),
-            GroupState::PreparingRebalance => now_answer(Err(CoordinatorError::RebalanceInProgress)),
+            GroupState::Empty | GroupState::Dead => {
+                now_answer(Err(CoordinatorError::UnknownMemberId))
+            }
+            GroupState::PreparingRebalance => {
+                now_answer(Err(CoordinatorError::RebalanceInProgress))
+            }
             GroupState::Stable => {
                 let m = self.members.get_mut(member_id);
                 now_answer(Ok(m

@@ -134,7 +134,9 @@ impl Journal {
             Ok(result) => result,
             Err(e) => {
                 tracing::error!(error = %e, "a write to {OFFSETS_TOPIC} panicked");
-                Err(CoordinatorError::Storage(format!("the write did not finish: {e}")))
+                Err(CoordinatorError::Storage(format!(
+                    "the write did not finish: {e}"
+                )))
             }
         }
     }

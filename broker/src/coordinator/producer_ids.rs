@@ -111,12 +111,13 @@ impl ProducerIds {
 
     async fn take(&self, s: &mut IdState) -> Result<i64, BrokerError> {
         if s.next >= s.block_end {
-            let end = s.next.checked_add(ID_BLOCK).ok_or_else(|| {
-                BrokerError::CorruptMetadata {
+            let end = s
+                .next
+                .checked_add(ID_BLOCK)
+                .ok_or_else(|| BrokerError::CorruptMetadata {
                     path: self.path.to_path_buf(),
                     why: "producer ids are exhausted".into(),
-                }
-            })?;
+                })?;
             self.reserve(end).await?;
             // Only now, with `end` durable, may ids below it be handed out.
             s.block_end = end;
@@ -130,7 +131,8 @@ impl ProducerIds {
     async fn reserve(&self, end: i64) -> Result<(), BrokerError> {
         let path = self.path.clone();
         let write = tokio::task::spawn_blocking(move || {
-            write_atomic(&path, end.to_string().as_bytes()).map_err(|e| BrokerError::storage(&*path, e))
+            write_atomic(&path, end.to_string().as_bytes())
+                .map_err(|e| BrokerError::storage(&*path, e))
         });
         match write.await {
             Ok(result) => result,
@@ -166,7 +168,10 @@ mod tests {
         let ids = ProducerIds::open(dir.path()).unwrap();
         for expected in 0..ID_BLOCK {
             assert_eq!(ids.allocate().await.unwrap(), expected);
-            assert_eq!(std::fs::read_to_string(&file).unwrap(), ID_BLOCK.to_string());
+            assert_eq!(
+                std::fs::read_to_string(&file).unwrap(),
+                ID_BLOCK.to_string()
+            );
         }
         assert_eq!(ids.allocate().await.unwrap(), ID_BLOCK);
         assert_eq!(

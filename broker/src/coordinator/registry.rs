@@ -43,7 +43,9 @@ impl GroupSlot {
 
     /// True when the consumer group has members.
     pub fn consumer_active(&self) -> bool {
-        self.consumer.as_ref().is_some_and(|g| !g.members.is_empty())
+        self.consumer
+            .as_ref()
+            .is_some_and(|g| !g.members.is_empty())
     }
 }
 
@@ -69,7 +71,12 @@ impl GroupRegistry {
 
     /// Runs `f` on the slot of `id` under its lock, creating the slot when `create` is set;
     /// `None` when there is none. `f` must not call back into the registry.
-    pub fn with<R>(&self, id: &str, create: bool, f: impl FnOnce(&mut GroupSlot) -> R) -> Option<R> {
+    pub fn with<R>(
+        &self,
+        id: &str,
+        create: bool,
+        f: impl FnOnce(&mut GroupSlot) -> R,
+    ) -> Option<R> {
         let mut f = Some(f);
         loop {
             let slot = {
@@ -110,8 +117,11 @@ impl GroupRegistry {
 
     /// Runs `f` on every slot in turn (each under its own lock, one at a time).
     pub fn for_each(&self, mut f: impl FnMut(&str, &mut GroupSlot)) {
-        let slots: Vec<(String, Shared)> =
-            self.map().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let slots: Vec<(String, Shared)> = self
+            .map()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         for (id, slot) in slots {
             let mut guard = lock(&slot);
             if !guard.deleted {
@@ -143,7 +153,10 @@ mod tests {
         let r = GroupRegistry::default();
         r.with("g", true, |s| s.classic_mut("g").generation = 3);
         assert_eq!(r.remove_if("g", |_| Err("busy")), Some(Err("busy")));
-        assert_eq!(r.with("g", false, |s| s.classic_mut("g").generation), Some(3));
+        assert_eq!(
+            r.with("g", false, |s| s.classic_mut("g").generation),
+            Some(3)
+        );
         assert!(r.remove_if("x", |_| Ok::<(), ()>(())).is_none());
     }
 }

@@ -139,7 +139,10 @@ async fn a_stable_generation_is_stored_before_members_get_their_assignment() {
     assert_eq!(offset_of(&c, "g", "t", 0), Some(3));
     let d = c.describe("g").unwrap();
     assert_eq!((d.state, d.protocol_type.as_str()), ("Empty", "consumer"));
-    assert_eq!(c.heartbeat("g", &member, None, 1), Err(CoordinatorError::UnknownMemberId));
+    assert_eq!(
+        c.heartbeat("g", &member, None, 1),
+        Err(CoordinatorError::UnknownMemberId)
+    );
     // The next generation follows the stored one, so no old generation is valid again.
     let rejoined = answer(c.join("g", join_req())).await;
     assert_eq!(rejoined.generation, 2);
@@ -177,9 +180,15 @@ async fn a_classic_group_with_members_refuses_the_consumer_protocol() {
         client_host: "/127.0.0.1".into(),
     };
     let refused = c.consumer_heartbeat("g", hb.clone(), &|_| None);
-    assert_eq!(refused.unwrap_err(), CoordinatorError::InconsistentGroupProtocol);
+    assert_eq!(
+        refused.unwrap_err(),
+        CoordinatorError::InconsistentGroupProtocol
+    );
     let accepted = c.consumer_heartbeat("other", hb, &|_| None).unwrap();
     assert_eq!(accepted.member_epoch, 1);
     assert_eq!(c.consumer_describe("other").unwrap().members.len(), 1);
-    assert!(c.describe("other").is_none(), "the classic API sees a KIP-848 group as Dead");
+    assert!(
+        c.describe("other").is_none(),
+        "the classic API sees a KIP-848 group as Dead"
+    );
 }

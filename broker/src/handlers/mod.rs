@@ -172,9 +172,10 @@ pub async fn handle_request(
         Request::SyncGroup(req) => respond(ApiKey::SyncGroup, &sync_group::handle(&ctx, req).await),
         Request::Heartbeat(req) => respond(ApiKey::Heartbeat, &heartbeat::handle(&ctx, req)),
         Request::LeaveGroup(req) => respond(ApiKey::LeaveGroup, &leave_group::handle(&ctx, req)),
-        Request::OffsetCommit(req) => {
-            respond(ApiKey::OffsetCommit, &offset_commit::handle(&ctx, req).await)
-        }
+        Request::OffsetCommit(req) => respond(
+            ApiKey::OffsetCommit,
+            &offset_commit::handle(&ctx, req).await,
+        ),
         Request::OffsetFetch(req) => respond(ApiKey::OffsetFetch, &offset_fetch::handle(&ctx, req)),
         Request::ListGroups(req) => respond(ApiKey::ListGroups, &group_admin::list(&ctx, req)),
         Request::DescribeGroups(req) => {

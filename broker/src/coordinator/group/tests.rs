@@ -56,8 +56,16 @@ fn stable_group_of_one(now: Instant) -> (Group, String) {
     let mut g = Group::new("g");
     let r = joined(g.join(join_req("", None), now, Duration::ZERO));
     let id = r.member_id.clone();
-    let out = g.sync(&id, None, r.generation, vec![(id.clone(), Bytes::from_static(b"a"))], now);
-    out.stabilized.expect("leader sync stabilizes").complete(&Ok(()));
+    let out = g.sync(
+        &id,
+        None,
+        r.generation,
+        vec![(id.clone(), Bytes::from_static(b"a"))],
+        now,
+    );
+    out.stabilized
+        .expect("leader sync stabilizes")
+        .complete(&Ok(()));
     assert_eq!(g.state, GroupState::Stable);
     (g, id)
 }
@@ -70,7 +78,10 @@ fn first_join_goes_empty_preparing_completing_then_stable_on_leader_sync() {
     // An initial delay keeps the group in PreparingRebalance so more members can join.
     let mut first = g.join(join_req("", None), t0, Duration::from_secs(3));
     assert_eq!(g.state, GroupState::PreparingRebalance);
-    assert!(ready(&mut first).is_none(), "answered before the delay ran out");
+    assert!(
+        ready(&mut first).is_none(),
+        "answered before the delay ran out"
+    );
     let mut second = g.join(join_req("", None), t0, Duration::from_secs(3));
     g.maybe_complete_join(t0 + Duration::from_secs(1));
     assert_eq!(g.state, GroupState::PreparingRebalance);
@@ -98,14 +109,23 @@ fn first_join_goes_empty_preparing_completing_then_stable_on_leader_sync() {
     let leader = g.sync(&a.member_id, None, 1, assignments, t0);
     assert_eq!(g.state, GroupState::Stable);
     let stable = leader.stabilized.expect("the leader's sync stabilizes");
-    assert_eq!((stable.generation, stable.protocol_type.as_str()), (1, "consumer"));
+    assert_eq!(
+        (stable.generation, stable.protocol_type.as_str()),
+        (1, "consumer")
+    );
     let mut leader_rx = later(leader.reply);
     // Nobody is told an assignment before the generation is stored.
     assert!(leader_rx.try_recv().is_err());
     assert!(follower_rx.try_recv().is_err());
     stable.complete(&Ok(()));
-    assert_eq!(leader_rx.try_recv().unwrap().unwrap(), Bytes::from_static(b"A"));
-    assert_eq!(follower_rx.try_recv().unwrap().unwrap(), Bytes::from_static(b"B"));
+    assert_eq!(
+        leader_rx.try_recv().unwrap().unwrap(),
+        Bytes::from_static(b"A")
+    );
+    assert_eq!(
+        follower_rx.try_recv().unwrap().unwrap(),
+        Bytes::from_static(b"B")
+    );
     // A heartbeat of the current generation is fine in Stable.
     assert_eq!(g.heartbeat(&b.member_id, None, 1, t0), Ok(()));
 }
@@ -163,7 +183,10 @@ fn a_new_member_rebalances_a_stable_group_and_the_old_one_must_rejoin() {
     let (mut g, a) = stable_group_of_one(t0);
     let mut b = g.join(join_req("", None), t0, Duration::ZERO);
     assert_eq!(g.state, GroupState::PreparingRebalance);
-    assert!(ready(&mut b).is_none(), "waits for the existing member to rejoin");
+    assert!(
+        ready(&mut b).is_none(),
+        "waits for the existing member to rejoin"
+    );
     assert_eq!(
         g.heartbeat(&a, None, 1, t0),
         Err(CoordinatorError::RebalanceInProgress)
@@ -209,7 +232,11 @@ fn a_member_leaving_rebalances_the_rest_and_the_last_one_empties_the_group() {
 
     g.remove_members(&[a.clone()], t0);
     assert_eq!(g.state, GroupState::Empty);
-    assert_eq!(g.generation, generation + 2, "emptying a group is a new generation");
+    assert_eq!(
+        g.generation,
+        generation + 2,
+        "emptying a group is a new generation"
+    );
     assert!(g.members.is_empty());
     assert_eq!(g.leader, None);
     assert_eq!(
@@ -263,17 +290,26 @@ fn a_static_member_rejoining_a_stable_group_takes_its_place_without_a_rebalance(
     let mut g = Group::new("g");
     let first = joined(g.join(join_req("", Some("i-1")), t0, Duration::ZERO));
     let old = first.member_id.clone();
-    g.sync(&old, Some("i-1"), 1, vec![(old.clone(), Bytes::from_static(b"mine"))], t0)
-        .stabilized
-        .unwrap()
-        .complete(&Ok(()));
+    g.sync(
+        &old,
+        Some("i-1"),
+        1,
+        vec![(old.clone(), Bytes::from_static(b"mine"))],
+        t0,
+    )
+    .stabilized
+    .unwrap()
+    .complete(&Ok(()));
 
     // Restarted with the same instance id and no member id.
     let back = joined(g.join(join_req("", Some("i-1")), t0, Duration::ZERO));
     assert_eq!(g.state, GroupState::Stable, "no rebalance");
     assert_eq!(back.generation, 1);
     assert_ne!(back.member_id, old);
-    assert_eq!(back.leader, old, "told the leader from before, so it acts as a follower");
+    assert_eq!(
+        back.leader, old,
+        "told the leader from before, so it acts as a follower"
+    );
     // Its SyncGroup hands back the assignment it had.
     let out = g.sync(&back.member_id, Some("i-1"), 1, Vec::new(), t0);
     assert!(matches!(out.reply, Pending::Now(Ok(ref a)) if a == &Bytes::from_static(b"mine")));
