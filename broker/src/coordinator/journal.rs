@@ -100,8 +100,8 @@ impl Journal {
     /// the outcome once `done` has run.
     ///
     /// The blocking pool is bounded (tokio's limit of blocking threads, then a queue); the
-    /// number of writes waiting is bounded by the connections, each of which waits for its
-    /// write before its next request.
+    /// writes waiting are bounded by the connections (each runs one request at a time and
+    /// waits for its write) plus those whose connection went away, which finish on their own.
     ///
     /// # Errors
     /// The append failed or its task panicked; nothing was acknowledged.

@@ -230,7 +230,7 @@ fn a_member_leaving_rebalances_the_rest_and_the_last_one_empties_the_group() {
     assert_eq!(g.state, GroupState::CompletingRebalance);
     assert_eq!(g.generation, generation + 1);
 
-    g.remove_members(&[a.clone()], t0);
+    g.remove_members(std::slice::from_ref(&a), t0);
     assert_eq!(g.state, GroupState::Empty);
     assert_eq!(
         g.generation,
@@ -353,7 +353,7 @@ fn only_an_empty_group_can_be_deleted_and_a_dead_group_refuses_everything() {
     let (mut g, a) = stable_group_of_one(t0);
     assert_eq!(g.delete(), Err(CoordinatorError::NonEmptyGroup));
     assert_eq!(g.state, GroupState::Stable);
-    g.remove_members(&[a.clone()], t0);
+    g.remove_members(std::slice::from_ref(&a), t0);
     assert_eq!(g.state, GroupState::Empty);
     assert_eq!(g.delete(), Ok(()));
     assert_eq!(g.state, GroupState::Dead);
