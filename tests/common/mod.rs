@@ -6,6 +6,9 @@
 pub mod process;
 pub mod python;
 pub mod raw;
+pub mod wait;
+
+pub use wait::{eventually, eventually_async, eventually_blocking, eventually_some, poll_until};
 
 /// The broker's allocator, as in the `fjord` binary, so embedded brokers survive hostile sizes.
 #[global_allocator]
@@ -127,15 +130,6 @@ pub fn values(msgs: &[OwnedMessage]) -> Vec<String> {
     msgs.iter()
         .map(|m| String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned())
         .collect()
-}
-
-/// Polls `check` until it returns true or the deadline passes.
-pub async fn eventually(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 pub fn unique(prefix: &str) -> String {
