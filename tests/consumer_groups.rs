@@ -76,7 +76,7 @@ impl Member {
                 }
             }
             consumer.commit_consumer_state(CommitMode::Sync).ok();
-            drop(consumer); // close(): leaves the group
+            close(consumer); // leaves the group
         });
         Member {
             seen,
@@ -773,5 +773,76 @@ async fn a_restarted_static_member_rejoins_without_a_rebalance() {
         "FENCED_INSTANCE_ID for the replaced identity"
     );
     drop((a, b));
+    broker.shutdown().await;
+}
+
+/// Item 8 of issue 7: `cargo run --example demo` hung for good in the consumer's drop, because
+/// the partition list from `committed()` was still alive (librdkafka's destroy waits for the
+/// references it holds). `fjord_core::close_consumer` must come back by its deadline even
+/// then, saying it timed out, and close at once when nothing is held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_a_consumer_never_hangs_even_with_a_partition_list_alive() {
+    let broker = broker_with(broker_config()).await;
+    let bs = broker.bootstrap_servers();
+    let topic = unique("close");
+    create_topic(&bs, &topic, 1, &[]).await;
+    produce_n(&bs, &topic, 0, 2).await;
+    let start = |group: String| {
+        let (bs, topic) = (bs.clone(), topic.clone());
+        tokio::task::spawn_blocking(move || {
+            let consumer: BaseConsumer = client_config(&bs)
+                .set("group.id", &group)
+                .set("auto.offset.reset", "earliest")
+                .create()
+                .unwrap();
+            consumer.subscribe(&[&topic]).unwrap();
+            let mut read = 0;
+            eventually_blocking("two records read", Duration::from_secs(30), || {
+                if let Some(m) = consumer.poll(Duration::from_millis(100)) {
+                    consumer.commit_message(&m.unwrap(), CommitMode::Sync).unwrap();
+                    read += 1;
+                }
+                read == 2
+            });
+            let committed = consumer.committed(Duration::from_secs(10)).unwrap();
+            (consumer, committed)
+        })
+    };
+
+    // Nothing held: closes at once.
+    let (consumer, committed) = start(unique("g")).await.unwrap();
+    drop(committed);
+    let closed = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let result = fjord_core::close_consumer(consumer, "consumer", Duration::from_secs(10));
+        (result, started.elapsed())
+    })
+    .await
+    .unwrap();
+    assert!(closed.0.is_ok(), "{:?}", closed.0);
+    assert!(closed.1 < Duration::from_secs(5), "closing took {:?}", closed.1);
+
+    // The demo's mistake: the list outlives the consumer. Closing gives up at the deadline.
+    let (consumer, committed) = start(unique("g")).await.unwrap();
+    let deadline = Duration::from_secs(3);
+    let closed = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let result = fjord_core::close_consumer(consumer, "consumer", deadline);
+        (result, started.elapsed())
+    })
+    .await
+    .unwrap();
+    assert!(
+        matches!(closed.0, Err(fjord_core::Error::CloseTimedOut { .. })),
+        "{:?}",
+        closed.0
+    );
+    assert!(
+        closed.1 < deadline + Duration::from_secs(2),
+        "came back after {:?}",
+        closed.1
+    );
+    // Releasing the list lets the background close finish.
+    drop(committed);
     broker.shutdown().await;
 }

@@ -1,7 +1,7 @@
 //! Shared helpers for end-to-end tests: an embedded broker, rdkafka clients, and a raw
 //! Kafka-protocol client for checks no high-level client exposes.
 
-#![allow(dead_code, missing_docs)]
+#![allow(dead_code, missing_docs, unused_imports)]
 
 pub mod process;
 pub mod python;
@@ -117,6 +117,8 @@ pub fn consume_with(
             None => {}
         }
     }
+    drop(tpl);
+    close(consumer);
     assert_eq!(
         out.len(),
         count,
@@ -124,6 +126,18 @@ pub fn consume_with(
         out.len()
     );
     out
+}
+
+/// Closes a test's consumer the way Fjord's programs do (`fjord_core::close_consumer`: under
+/// a deadline, so a test never hangs in librdkafka's destroy), failing the test if it times out.
+/// Drop every partition list and message of the consumer first.
+pub fn close<K, C>(consumer: K)
+where
+    K: rdkafka::consumer::Consumer<C> + Send + 'static,
+    C: rdkafka::consumer::ConsumerContext + 'static,
+{
+    fjord_core::close_consumer(consumer, "test consumer", fjord_core::DEFAULT_CLOSE_TIMEOUT)
+        .expect("the consumer closes");
 }
 
 pub fn values(msgs: &[OwnedMessage]) -> Vec<String> {
