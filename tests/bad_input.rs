@@ -109,13 +109,19 @@ async fn garbage_truncated_oversized_and_unknown_requests_only_hurt_their_sender
         c.write_raw(&noise).await.unwrap();
         if !(10..=MAX_REQUEST_BYTES).contains(&len) {
             refused += 1;
-            assert!(c.closed_by_peer().await, "noise {i}: length {len} must disconnect");
+            assert!(
+                c.closed_by_peer().await,
+                "noise {i}: length {len} must disconnect"
+            );
         } else {
             waited += 1;
             c.assert_no_response_within(Duration::from_millis(100), "noise that is a frame start")
                 .await;
             c.shutdown_write().await;
-            assert!(c.closed_by_peer().await, "noise {i}: EOF mid-frame must disconnect");
+            assert!(
+                c.closed_by_peer().await,
+                "noise {i}: EOF mid-frame must disconnect"
+            );
         }
     }
     assert!(refused > 0 && waited > 0, "the noise covers both fates");
@@ -130,7 +136,10 @@ async fn garbage_truncated_oversized_and_unknown_requests_only_hurt_their_sender
         let mut msg = (frame.len() as i32).to_be_bytes().to_vec();
         msg.extend_from_slice(&frame);
         c.write_raw(&msg).await.unwrap();
-        assert!(c.closed_by_peer().await, "framed noise {i}: unknown API key must disconnect");
+        assert!(
+            c.closed_by_peer().await,
+            "framed noise {i}: unknown API key must disconnect"
+        );
     }
     for i in 0..5u8 {
         let mut c = RawClient::connect(&bs).await;
@@ -150,7 +159,10 @@ async fn garbage_truncated_oversized_and_unknown_requests_only_hurt_their_sender
         let body =
             <ApiVersionsResponse as kafka_protocol::protocol::Decodable>::decode(&mut resp, 0)
                 .unwrap();
-        assert_eq!(body.error_code, 35, "ApiVersions v{version}: UNSUPPORTED_VERSION");
+        assert_eq!(
+            body.error_code, 35,
+            "ApiVersions v{version}: UNSUPPORTED_VERSION"
+        );
         assert!(!body.api_keys.is_empty(), "the answer lists our ranges");
         let ok: ApiVersionsResponse = c.call(&ApiVersionsRequest::default(), 0).await;
         assert_eq!(ok.error_code, 0, "the connection still serves");

@@ -429,10 +429,14 @@ impl GroupMember {
             .unwrap();
         assert!(status.success());
         let mut exited = None;
-        eventually("the consumer to stop on SIGTERM", Duration::from_secs(30), || {
-            exited = self.child.try_wait().unwrap();
-            exited.is_some()
-        });
+        eventually(
+            "the consumer to stop on SIGTERM",
+            Duration::from_secs(30),
+            || {
+                exited = self.child.try_wait().unwrap();
+                exited.is_some()
+            },
+        );
         let status = exited.expect("polled until it exited");
         assert!(status.success(), "consumer exited with {status}");
     }

@@ -149,7 +149,10 @@ async fn compacted_topic_keeps_latest_value_per_key_and_drops_tombstones() {
                 "a reader must see the latest value of every key"
             );
             let k_records = log.iter().filter(|(k, _)| k.starts_with('k')).count();
-            *last_ref.borrow_mut() = format!("{k_records} k-records left, log {:?}", &log[..log.len().min(20)]);
+            *last_ref.borrow_mut() = format!(
+                "{k_records} k-records left, log {:?}",
+                &log[..log.len().min(20)]
+            );
             // Done when k0..k8 are there once each and k9 is gone entirely.
             (k_records <= 9 && !log.iter().any(|(k, _)| k == "k9")).then_some(())
         }

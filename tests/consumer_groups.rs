@@ -155,17 +155,23 @@ async fn drain(
         let value = format!("marker-{round}-p{p}");
         producer
             .send(
-                FutureRecord::<(), _>::to(topic).partition(p).payload(&value),
+                FutureRecord::<(), _>::to(topic)
+                    .partition(p)
+                    .payload(&value),
                 Duration::from_secs(10),
             )
             .await
             .unwrap();
     }
     let all = || -> Vec<(i32, i64, String)> { members.iter().flat_map(|m| m.records()).collect() };
-    eventually("every partition's marker read", Duration::from_secs(30), || {
-        let seen: BTreeSet<String> = all().into_iter().map(|r| r.2).collect();
-        markers.is_subset(&seen)
-    })
+    eventually(
+        "every partition's marker read",
+        Duration::from_secs(30),
+        || {
+            let seen: BTreeSet<String> = all().into_iter().map(|r| r.2).collect();
+            markers.is_subset(&seen)
+        },
+    )
     .await;
     all()
         .into_iter()
@@ -212,7 +218,10 @@ fn assert_exactly_once(records: &[(i32, i64, String)], expected: impl Iterator<I
     values.sort();
     let mut expected: Vec<String> = expected.map(|i| format!("v{i}")).collect();
     expected.sort();
-    assert_eq!(values, expected, "every record exactly once across the group");
+    assert_eq!(
+        values, expected,
+        "every record exactly once across the group"
+    );
 }
 
 /// The group's state as DescribeGroups reports it (`PreparingRebalance`, `Stable`, ...).
@@ -257,9 +266,11 @@ async fn three_members_split_six_partitions_and_see_every_record_once() {
     let members: Vec<Member> = (0..3)
         .map(|_| Member::start(&bs, &group, &topic, &[]))
         .collect();
-    eventually("each member owns two partitions", Duration::from_secs(30), || {
-        members.iter().all(|m| m.assignment().len() == 2)
-    })
+    eventually(
+        "each member owns two partitions",
+        Duration::from_secs(30),
+        || members.iter().all(|m| m.assignment().len() == 2),
+    )
     .await;
     let all: BTreeSet<i32> = members.iter().flat_map(|m| m.assignment()).collect();
     assert_eq!(all, (0..6).collect());
@@ -270,9 +281,11 @@ async fn three_members_split_six_partitions_and_see_every_record_once() {
 
     // A second group sees everything too.
     let other = Member::start(&bs, &unique("g2"), &topic, &[]);
-    eventually("the second group is assigned all six", Duration::from_secs(30), || {
-        other.assignment().len() == 6
-    })
+    eventually(
+        "the second group is assigned all six",
+        Duration::from_secs(30),
+        || other.assignment().len() == 6,
+    )
     .await;
     assert_exactly_once(&drain(&bs, &topic, 6, &[&other]).await, 0..600);
     // Members leave while the broker is still up; a consumer closing against a dead
@@ -292,7 +305,9 @@ async fn extra_member_is_idle_until_another_leaves() {
     let mut members: Vec<Member> = (0..7)
         .map(|_| Member::start(&bs, &group, &topic, &[]))
         .collect();
-    eventually("six members own one partition each, one owns none", Duration::from_secs(40),
+    eventually(
+        "six members own one partition each, one owns none",
+        Duration::from_secs(40),
         || {
             let sizes: Vec<usize> = members.iter().map(|m| m.assignment().len()).collect();
             sizes.iter().filter(|&&s| s == 1).count() == 6 && sizes.contains(&0)
@@ -307,7 +322,9 @@ async fn extra_member_is_idle_until_another_leaves() {
     let left = members.remove(leaver);
     left.leave();
     let idle = if idle > leaver { idle - 1 } else { idle };
-    eventually("the idle member gets a partition; all six covered once", Duration::from_secs(40),
+    eventually(
+        "the idle member gets a partition; all six covered once",
+        Duration::from_secs(40),
         || {
             let all: Vec<i32> = members.iter().flat_map(|m| m.assignment()).collect();
             members[idle].assignment().len() == 1
@@ -354,7 +371,13 @@ async fn cooperative_sticky_rebalancing() {
             let (a_now, b_now, c_now) = (a.assignment(), b.assignment(), c.assignment());
             c_now.len() == 1
                 && a_now.len() + b_now.len() == 3
-                && a_now.iter().chain(&b_now).chain(&c_now).collect::<BTreeSet<_>>().len() == 4
+                && a_now
+                    .iter()
+                    .chain(&b_now)
+                    .chain(&c_now)
+                    .collect::<BTreeSet<_>>()
+                    .len()
+                    == 4
         },
     )
     .await;
@@ -395,7 +418,10 @@ async fn committed_offsets_survive_a_restart_and_reset_policies_apply() {
     produce_n(&bs, &topic, 0, 100).await;
     let group = unique("g");
     let m = Member::start(&bs, &group, &topic, &[]);
-    eventually("100 consumed", Duration::from_secs(30), || m.records().len() >= 100).await;
+    eventually("100 consumed", Duration::from_secs(30), || {
+        m.records().len() >= 100
+    })
+    .await;
     m.leave();
     broker.shutdown().await;
 
@@ -430,9 +456,11 @@ async fn committed_offsets_survive_a_restart_and_reset_policies_apply() {
         "latest starts at the end: first read {first}, {produced} produced from 111"
     );
     let earliest = Member::start(&bs, &unique("earliest"), &topic, &[]);
-    eventually("earliest member reads from 0", Duration::from_secs(30), || {
-        !earliest.records().is_empty()
-    })
+    eventually(
+        "earliest member reads from 0",
+        Duration::from_secs(30),
+        || !earliest.records().is_empty(),
+    )
     .await;
     assert_eq!(earliest.records()[0].1, 0);
     // Members leave while the broker is still up; a consumer closing against a dead
@@ -472,13 +500,17 @@ async fn a_member_that_vanishes_loses_its_partitions_after_the_session_timeout()
         .spawn()
         .unwrap();
     let survivor = Member::start(&bs, &group, &topic, &[("session.timeout.ms", "2000")]);
-    eventually("partitions split between the two", Duration::from_secs(40), || {
-        survivor.assignment().len() == 1
-    })
+    eventually(
+        "partitions split between the two",
+        Duration::from_secs(40),
+        || survivor.assignment().len() == 1,
+    )
     .await;
     victim.kill().unwrap();
     victim.wait().unwrap();
-    eventually("survivor owns both after the victim's session expired", Duration::from_secs(40),
+    eventually(
+        "survivor owns both after the victim's session expired",
+        Duration::from_secs(40),
         || survivor.assignment().len() == 2,
     )
     .await;
@@ -499,7 +531,10 @@ async fn kip848_consumer_protocol_assigns_on_the_broker() {
     let group = unique("g");
     let next_gen = [("group.protocol", "consumer")];
     let a = Member::start(&bs, &group, &topic, &next_gen);
-    eventually("first member owns all 4", Duration::from_secs(30), || a.assignment().len() == 4).await;
+    eventually("first member owns all 4", Duration::from_secs(30), || {
+        a.assignment().len() == 4
+    })
+    .await;
     let b = Member::start(&bs, &group, &topic, &next_gen);
     eventually("two members own two each", Duration::from_secs(40), || {
         a.assignment().len() == 2 && b.assignment().len() == 2
@@ -509,9 +544,11 @@ async fn kip848_consumer_protocol_assigns_on_the_broker() {
     produce_n(&bs, &topic, 0, 400).await;
     assert_exactly_once(&drain(&bs, &topic, 4, &[&a, &b]).await, 0..400);
     b.leave();
-    eventually("the remaining member takes everything back", Duration::from_secs(40), || {
-        a.assignment().len() == 4
-    })
+    eventually(
+        "the remaining member takes everything back",
+        Duration::from_secs(40),
+        || a.assignment().len() == 4,
+    )
     .await;
     // Members leave while the broker is still up; a consumer closing against a dead
     // broker can wait for it a long time.
@@ -799,7 +836,9 @@ async fn closing_a_consumer_never_hangs_even_with_a_partition_list_alive() {
             let mut read = 0;
             eventually_blocking("two records read", Duration::from_secs(30), || {
                 if let Some(m) = consumer.poll(Duration::from_millis(100)) {
-                    consumer.commit_message(&m.unwrap(), CommitMode::Sync).unwrap();
+                    consumer
+                        .commit_message(&m.unwrap(), CommitMode::Sync)
+                        .unwrap();
                     read += 1;
                 }
                 read == 2
@@ -820,7 +859,11 @@ async fn closing_a_consumer_never_hangs_even_with_a_partition_list_alive() {
     .await
     .unwrap();
     assert!(closed.0.is_ok(), "{:?}", closed.0);
-    assert!(closed.1 < Duration::from_secs(5), "closing took {:?}", closed.1);
+    assert!(
+        closed.1 < Duration::from_secs(5),
+        "closing took {:?}",
+        closed.1
+    );
 
     // The demo's mistake: the list outlives the consumer. Closing gives up at the deadline.
     let (consumer, committed) = start(unique("g")).await.unwrap();

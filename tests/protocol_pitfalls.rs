@@ -136,7 +136,11 @@ async fn waiting_fetch_wakes_when_data_arrives() {
         .records
         .clone()
         .expect("records");
-    assert_eq!(batch_base_offsets(records), vec![0], "the fetch answers with the data");
+    assert_eq!(
+        batch_base_offsets(records),
+        vec![0],
+        "the fetch answers with the data"
+    );
     assert!(
         waited < Duration::from_secs(5),
         "the parked fetch answered {waited:?} after the produce, not woken by it"

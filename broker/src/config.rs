@@ -373,13 +373,18 @@ mod tests {
             "ignoring broker config keys (not used by a single node: process.roles, \
              num.io.threads, offsets.topic.replication.factor; unknown: log.retension.hours)"
         );
-        assert_eq!(c.apply_known([("num.partitions", "2")]).unwrap().line(), None);
+        assert_eq!(
+            c.apply_known([("num.partitions", "2")]).unwrap().line(),
+            None
+        );
     }
 
     #[test]
     fn standalone_takes_kafkas_initial_rebalance_delay_and_embedded_none() {
         assert_eq!(
-            BrokerConfig::standalone().coordinator.initial_rebalance_delay,
+            BrokerConfig::standalone()
+                .coordinator
+                .initial_rebalance_delay,
             Duration::from_millis(3000)
         );
         assert_eq!(
