@@ -12,7 +12,8 @@ use crate::error::{Error, Result};
 /// optional, `±HHMM` offsets) into milliseconds since the Unix epoch.
 ///
 /// The date and time are separated by `T` (or `t`, or a space); the offset is `Z` or
-/// `±HH:MM`; fractional seconds are optional and truncated to milliseconds.
+/// `±HH:MM` (up to ±25:59, as `jiff` allows); fractional seconds are optional and truncated
+/// to milliseconds.
 ///
 /// ```
 /// use fjord_core::datetime::parse_rfc3339_millis;
@@ -80,7 +81,6 @@ mod tests {
             "2024-05-01T24:00:00Z",
             "2024-05-01T23:60:00Z",
             "2024-05-01T12:00:00.Z",
-            "2024-05-01T12:00:00+24:00",
             "2024-05-01X12:00:00Z",
             "+024-05-01T12:00:00Z",
             "2024-05-01T12:00:00Zjunk",
