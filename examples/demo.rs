@@ -73,16 +73,24 @@ async fn main() -> anyhow::Result<()> {
         println!("consumed offset {}: {value}", msg.offset());
         consumer.commit_message(&msg, rdkafka::consumer::CommitMode::Sync)?;
     }
-    let committed = consumer.committed(Duration::from_secs(5))?;
-    for tp in committed.elements() {
-        println!(
-            "group 'fjord-demo' committed {}-{} at {:?}",
-            tp.topic(),
-            tp.partition(),
-            tp.offset()
-        );
+    // A partition list holds references into the client: one still alive when the consumer
+    // is destroyed makes librdkafka's destroy wait for it for good. This block ends it first.
+    {
+        let committed = consumer.committed(Duration::from_secs(5))?;
+        for tp in committed.elements() {
+            println!(
+                "group 'fjord-demo' committed {}-{} at {:?}",
+                tp.topic(),
+                tp.partition(),
+                tp.offset()
+            );
+        }
     }
-    drop(consumer);
+    // Leaves the group and destroys the client under a deadline (see close_consumer).
+    tokio::task::spawn_blocking(move || {
+        fjord_core::close_consumer(consumer, "demo consumer", fjord_core::DEFAULT_CLOSE_TIMEOUT)
+    })
+    .await??;
     drop(producer);
     broker.shutdown().await;
     println!("done in {:?}", started.elapsed());

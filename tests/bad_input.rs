@@ -12,6 +12,9 @@ use kafka_protocol::messages::*;
 use rdkafka::producer::FutureRecord;
 use rdkafka::Offset;
 
+/// The broker's default `socket.request.max.bytes`.
+const MAX_REQUEST_BYTES: i32 = 100 * 1024 * 1024;
+
 /// Produces `n` records with rdkafka, then checks they can all be read back.
 async fn still_serving(bs: &str, topic: &str, before: usize, n: usize) {
     let producer = producer(bs, &[]);
@@ -72,24 +75,97 @@ async fn garbage_truncated_oversized_and_unknown_requests_only_hurt_their_sender
     c.write_raw(&[0xff, 0xff, 0xff, 0xf0]).await.unwrap();
     assert!(c.closed_by_peer().await);
 
-    // A truncated frame, then the client goes away mid-request.
+    // A truncated frame, then the client goes away mid-request: the broker sees the end of
+    // the stream mid-frame and closes.
     let mut c = RawClient::connect(&bs).await;
     c.write_raw(&[0, 0, 1, 0, 0, 3, 0, 1]).await.unwrap();
-    drop(c);
+    c.assert_no_response_within(Duration::from_millis(200), "a frame cut short")
+        .await;
+    c.shutdown_write().await;
+    assert!(c.closed_by_peer().await, "EOF mid-frame must disconnect");
 
-    // Pure random noise from a deterministic generator, many connections.
+    // Random noise from a deterministic generator, many connections. The fate of each follows
+    // from its first bytes, so each is asserted: a length prefix Kafka refuses closes at once;
+    // a plausible one makes the broker wait for the rest of the frame, and the end of the
+    // stream mid-frame then closes the connection.
     let mut seed = 0x2545_f491_4f6c_dd1du64;
-    for _ in 0..20 {
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed as u8
+    };
+    let (mut refused, mut waited) = (0, 0);
+    for i in 0..20 {
         let mut c = RawClient::connect(&bs).await;
-        let noise: Vec<u8> = (0..64)
-            .map(|_| {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                seed as u8
-            })
-            .collect();
-        let _ = c.write_raw(&noise).await;
+        let mut noise: Vec<u8> = (0..64).map(|_| next()).collect();
+        if i % 2 == 1 {
+            // Every other one starts with a plausible length (100 to 355 bytes, more than
+            // are sent), as a truncated request would; raw noise almost never does.
+            let plausible = 100 + i32::from(noise[0]);
+            noise[..4].copy_from_slice(&plausible.to_be_bytes());
+        }
+        let len = i32::from_be_bytes([noise[0], noise[1], noise[2], noise[3]]);
+        c.write_raw(&noise).await.unwrap();
+        if !(10..=MAX_REQUEST_BYTES).contains(&len) {
+            refused += 1;
+            assert!(
+                c.closed_by_peer().await,
+                "noise {i}: length {len} must disconnect"
+            );
+        } else {
+            waited += 1;
+            c.assert_no_response_within(Duration::from_millis(100), "noise that is a frame start")
+                .await;
+            c.shutdown_write().await;
+            assert!(
+                c.closed_by_peer().await,
+                "noise {i}: EOF mid-frame must disconnect"
+            );
+        }
+    }
+    assert!(refused > 0 && waited > 0, "the noise covers both fates");
+
+    // Framed noise: whole frames of random bytes naming an API key Kafka does not define
+    // close the connection; an ApiVersions at a random version above the served range is
+    // answered (v0, UNSUPPORTED_VERSION with our ranges) on a connection that stays usable.
+    for i in 0..10 {
+        let mut c = RawClient::connect(&bs).await;
+        let mut frame: Vec<u8> = (0..40).map(|_| next()).collect();
+        frame[0] = 0x40 | (frame[0] & 0x3f); // api keys 16384.. are undefined
+        let mut msg = (frame.len() as i32).to_be_bytes().to_vec();
+        msg.extend_from_slice(&frame);
+        c.write_raw(&msg).await.unwrap();
+        assert!(
+            c.closed_by_peer().await,
+            "framed noise {i}: unknown API key must disconnect"
+        );
+    }
+    for i in 0..5u8 {
+        let mut c = RawClient::connect(&bs).await;
+        let version = 0x1000 + i16::from(next());
+        let correlation = 100 + i32::from(i);
+        let mut frame = vec![0, 18];
+        frame.extend_from_slice(&version.to_be_bytes());
+        frame.extend_from_slice(&correlation.to_be_bytes());
+        frame.extend_from_slice(&[0xff, 0xff]); // null client id
+        frame.extend((0..16).map(|_| next()));
+        let mut msg = (frame.len() as i32).to_be_bytes().to_vec();
+        msg.extend_from_slice(&frame);
+        c.write_raw(&msg).await.unwrap();
+        let mut resp = c.read_frame().await.expect("an answer, not a disconnect");
+        use bytes::Buf;
+        assert_eq!(resp.get_i32(), correlation, "correlation id echoed");
+        let body =
+            <ApiVersionsResponse as kafka_protocol::protocol::Decodable>::decode(&mut resp, 0)
+                .unwrap();
+        assert_eq!(
+            body.error_code, 35,
+            "ApiVersions v{version}: UNSUPPORTED_VERSION"
+        );
+        assert!(!body.api_keys.is_empty(), "the answer lists our ranges");
+        let ok: ApiVersionsResponse = c.call(&ApiVersionsRequest::default(), 0).await;
+        assert_eq!(ok.error_code, 0, "the connection still serves");
     }
 
     still_serving(&bs, &topic, 5, 5).await;
@@ -115,9 +191,9 @@ async fn a_batch_with_a_wrong_crc_is_rejected_and_nothing_is_lost() {
     let mut short = record_batch(&[b"short"], 1).to_vec();
     short.truncate(40);
     let resp: ProduceResponse = client.call(&produce_req(&topic, short.into()), 9).await;
-    assert_ne!(
-        resp.responses[0].partition_responses[0].error_code, 0,
-        "a truncated batch is an error"
+    assert_eq!(
+        resp.responses[0].partition_responses[0].error_code, 2,
+        "a truncated batch is CORRUPT_MESSAGE, as Kafka answers"
     );
 
     // The same connection still works for a good batch.

@@ -157,8 +157,30 @@ fn keys_offsets_and_topic_admin() {
     );
     let described = stdout(&fjord(bs, &["topics", "describe", "orders"], None));
     assert!(
-        described.contains("4"),
-        "partition 4 exists after alter: {described}"
+        described.starts_with("Topic: orders\tPartitionCount: 5\t"),
+        "five partitions after alter: {described}"
+    );
+    let partitions: Vec<(i32, String)> = described
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let field = |name: &str| {
+                l.split('\t')
+                    .find_map(|f| f.strip_prefix(name))
+                    .unwrap_or_else(|| panic!("no {name} in {l:?}"))
+                    .to_owned()
+            };
+            (field("Partition: ").parse().unwrap(), field("Leader: "))
+        })
+        .collect();
+    assert_eq!(
+        partitions.iter().map(|p| p.0).collect::<Vec<_>>(),
+        (0..5).collect::<Vec<_>>(),
+        "partitions 0 to 4, once each: {described}"
+    );
+    assert!(
+        partitions.iter().all(|p| p.1 != "none"),
+        "every partition, the new ones too, has a leader: {described}"
     );
     fjord(bs, &["topics", "delete", "orders"], None);
     let list = stdout(&fjord(bs, &["topics", "list"], None));

@@ -11,8 +11,9 @@ mod common;
 use std::io::Write;
 use std::process::{Child, Command, Output, Stdio};
 
+use common::eventually_blocking as eventually;
 use common::process::BrokerProcess;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn fjord_command(bootstrap: &str, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_fjord"));
@@ -168,15 +169,6 @@ fn consume_in_group(bootstrap: &str, topic: &str, group: &str, count: usize) -> 
             (partition.parse().unwrap(), offset.parse().unwrap())
         })
         .collect()
-}
-
-/// Polls `check` every 100 ms until it holds; panics after `timeout`.
-fn eventually(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]
@@ -436,18 +428,17 @@ impl GroupMember {
             .status()
             .unwrap();
         assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "consumer exited with {status}");
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "consumer did not stop on SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let mut exited = None;
+        eventually(
+            "the consumer to stop on SIGTERM",
+            Duration::from_secs(30),
+            || {
+                exited = self.child.try_wait().unwrap();
+                exited.is_some()
+            },
+        );
+        let status = exited.expect("polled until it exited");
+        assert!(status.success(), "consumer exited with {status}");
     }
 }
 

@@ -129,34 +129,40 @@ async fn compacted_topic_keeps_latest_value_per_key_and_drops_tombstones() {
         .unwrap()
         .partition(0)
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(40);
-    loop {
+    let last = std::cell::RefCell::new(String::new());
+    let last_ref = &last;
+    let finished = poll_until(Duration::from_secs(40), || {
         let (b, t) = (bs.clone(), topic.clone());
-        let log = tokio::task::spawn_blocking(move || read_log(&b, &t))
-            .await
-            .unwrap();
-        let mut state = latest(&log);
-        let mut want = expected.clone();
-        if !state.contains_key("k9") {
-            want.remove("k9"); // the tombstone itself went after delete.retention.ms
+        let expected = expected.clone();
+        async move {
+            let log = tokio::task::spawn_blocking(move || read_log(&b, &t))
+                .await
+                .unwrap();
+            let mut state = latest(&log);
+            let mut want = expected;
+            if !state.contains_key("k9") {
+                want.remove("k9"); // the tombstone itself went after delete.retention.ms
+            }
+            state.retain(|k, _| want.contains_key(k));
+            assert_eq!(
+                state, want,
+                "a reader must see the latest value of every key"
+            );
+            let k_records = log.iter().filter(|(k, _)| k.starts_with('k')).count();
+            *last_ref.borrow_mut() = format!(
+                "{k_records} k-records left, log {:?}",
+                &log[..log.len().min(20)]
+            );
+            // Done when k0..k8 are there once each and k9 is gone entirely.
+            (k_records <= 9 && !log.iter().any(|(k, _)| k == "k9")).then_some(())
         }
-        state.retain(|k, _| want.contains_key(k));
-        assert_eq!(
-            state, want,
-            "a reader must see the latest value of every key"
-        );
-        let k_records = log.iter().filter(|(k, _)| k.starts_with('k')).count();
-        if k_records <= 9 && !log.iter().any(|(k, _)| k == "k9") {
-            // k0..k8 once each, k9 gone entirely.
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "compaction did not finish: {k_records} k-records left, log {:?}",
-            &log[..log.len().min(20)]
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    })
+    .await;
+    assert!(
+        finished.is_ok(),
+        "compaction did not finish: {}",
+        last.borrow()
+    );
     let (low, high) = {
         let log = part.log();
         (log.log_start_offset(), log.log_end_offset())

@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use fjord_broker::EmbeddedConfig;
@@ -22,6 +22,8 @@ use rdkafka::Message;
 struct Seen {
     records: Vec<(i32, i64, String)>,
     assignment: BTreeSet<i32>,
+    /// Every assignment the member thread observed, in order, each time it changed.
+    history: Vec<BTreeSet<i32>>,
 }
 
 struct Member {
@@ -60,15 +62,21 @@ impl Member {
                         .unwrap()
                         .records
                         .push((m.partition(), m.offset(), v));
-                    consumer.commit_message(&m, CommitMode::Async).ok();
+                    // Sync: a partition moved away in a rebalance is then committed up to
+                    // what this member read, so its next owner reads nothing twice.
+                    consumer.commit_message(&m, CommitMode::Sync).ok();
                 }
                 if let Ok(a) = consumer.assignment() {
-                    s.lock().unwrap().assignment =
-                        a.elements().iter().map(|e| e.partition()).collect();
+                    let now: BTreeSet<i32> = a.elements().iter().map(|e| e.partition()).collect();
+                    let mut seen = s.lock().unwrap();
+                    if seen.history.last() != Some(&now) {
+                        seen.history.push(now.clone());
+                    }
+                    seen.assignment = now;
                 }
             }
             consumer.commit_consumer_state(CommitMode::Sync).ok();
-            drop(consumer); // close(): leaves the group
+            close(consumer); // leaves the group
         });
         Member {
             seen,
@@ -79,6 +87,15 @@ impl Member {
 
     fn assignment(&self) -> BTreeSet<i32> {
         self.seen.lock().unwrap().assignment.clone()
+    }
+
+    fn history_len(&self) -> usize {
+        self.seen.lock().unwrap().history.len()
+    }
+
+    /// The assignments observed since the history had `mark` entries.
+    fn history_since(&self, mark: usize) -> Vec<BTreeSet<i32>> {
+        self.seen.lock().unwrap().history[mark..].to_vec()
     }
 
     fn records(&self) -> Vec<(i32, i64, String)> {
@@ -118,12 +135,115 @@ async fn produce_n(bs: &str, topic: &str, from: usize, n: usize) {
     }
 }
 
-async fn wait_until(what: &str, secs: u64, check: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+/// Produces one marker record to each partition and waits until the members have read all
+/// of them. Partitions are ordered, so once a partition's marker is read, every record before
+/// it that the group was going to deliver has been delivered, duplicates included: what the
+/// members have seen then is final. Returns what they read, the markers left out.
+async fn drain(
+    bs: &str,
+    topic: &str,
+    partitions: i32,
+    members: &[&Member],
+) -> Vec<(i32, i64, String)> {
+    static ROUND: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let round = ROUND.fetch_add(1, Ordering::Relaxed);
+    let producer = producer(bs, &[]);
+    let markers: BTreeSet<String> = (0..partitions)
+        .map(|p| format!("marker-{round}-p{p}"))
+        .collect();
+    for p in 0..partitions {
+        let value = format!("marker-{round}-p{p}");
+        producer
+            .send(
+                FutureRecord::<(), _>::to(topic)
+                    .partition(p)
+                    .payload(&value),
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap();
     }
+    let all = || -> Vec<(i32, i64, String)> { members.iter().flat_map(|m| m.records()).collect() };
+    eventually(
+        "every partition's marker read",
+        Duration::from_secs(30),
+        || {
+            let seen: BTreeSet<String> = all().into_iter().map(|r| r.2).collect();
+            markers.is_subset(&seen)
+        },
+    )
+    .await;
+    all()
+        .into_iter()
+        .filter(|r| !r.2.starts_with("marker-"))
+        .collect()
+}
+
+/// Produces records one at a time until `member` reads one; returns the offset of the first
+/// record it read and how many were produced.
+async fn produce_until_read(bs: &str, topic: &str, member: &Member) -> (i64, i64) {
+    let producer = producer(bs, &[]);
+    let producer = &producer;
+    let mut produced = 0;
+    let first = poll_until(Duration::from_secs(30), || {
+        let read = member.records().first().map(|r| r.1);
+        produced += i64::from(read.is_none());
+        async move {
+            if read.is_none() {
+                producer
+                    .send(
+                        FutureRecord::<(), _>::to(topic).payload("late"),
+                        Duration::from_secs(10),
+                    )
+                    .await
+                    .unwrap();
+            }
+            read
+        }
+    })
+    .await
+    .expect("the member read a record produced after it joined");
+    (first, produced)
+}
+
+/// Asserts every value in `records` is there exactly once and they are `expected`.
+fn assert_exactly_once(records: &[(i32, i64, String)], expected: impl Iterator<Item = usize>) {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for r in records {
+        *counts.entry(r.2.as_str()).or_default() += 1;
+    }
+    let duplicates: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(duplicates.is_empty(), "records read twice: {duplicates:?}");
+    let mut values: Vec<String> = records.iter().map(|r| r.2.clone()).collect();
+    values.sort();
+    let mut expected: Vec<String> = expected.map(|i| format!("v{i}")).collect();
+    expected.sort();
+    assert_eq!(
+        values, expected,
+        "every record exactly once across the group"
+    );
+}
+
+/// The group's state as DescribeGroups reports it (`PreparingRebalance`, `Stable`, ...).
+async fn group_state(bs: &str, group: &str) -> String {
+    use kafka_protocol::messages::{DescribeGroupsRequest, GroupId};
+    use kafka_protocol::protocol::StrBytes;
+    let mut client = common::raw::RawClient::connect(bs).await;
+    let req = DescribeGroupsRequest::default()
+        .with_groups(vec![GroupId(StrBytes::from_string(group.to_owned()))]);
+    let resp = client.call(&req, 5).await;
+    assert_eq!(resp.groups[0].error_code, 0, "DescribeGroups {group}");
+    resp.groups[0].group_state.to_string()
+}
+
+/// Waits until DescribeGroups reports `group` in `state`.
+async fn wait_for_group_state(bs: &str, group: &str, state: &str) {
+    eventually_async(
+        &format!("group {group} to be {state}"),
+        Duration::from_secs(20),
+        || async move { group_state(bs, group).await == state },
+    )
+    .await;
 }
 
 fn broker_config() -> EmbeddedConfig {
@@ -146,39 +266,28 @@ async fn three_members_split_six_partitions_and_see_every_record_once() {
     let members: Vec<Member> = (0..3)
         .map(|_| Member::start(&bs, &group, &topic, &[]))
         .collect();
-    wait_until("each member owns two partitions", 30, || {
-        members.iter().all(|m| m.assignment().len() == 2)
-    })
+    eventually(
+        "each member owns two partitions",
+        Duration::from_secs(30),
+        || members.iter().all(|m| m.assignment().len() == 2),
+    )
     .await;
     let all: BTreeSet<i32> = members.iter().flat_map(|m| m.assignment()).collect();
     assert_eq!(all, (0..6).collect());
 
     produce_n(&bs, &topic, 0, 600).await;
-    wait_until("600 records consumed", 30, || {
-        members.iter().map(|m| m.records().len()).sum::<usize>() >= 600
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut values: Vec<String> = members
-        .iter()
-        .flat_map(|m| m.records())
-        .map(|r| r.2)
-        .collect();
-    values.sort();
-    let mut expected: Vec<String> = (0..600).map(|i| format!("v{i}")).collect();
-    expected.sort();
-    assert_eq!(
-        values, expected,
-        "every record exactly once across the group"
-    );
+    let read = drain(&bs, &topic, 6, &members.iter().collect::<Vec<_>>()).await;
+    assert_exactly_once(&read, 0..600);
 
     // A second group sees everything too.
     let other = Member::start(&bs, &unique("g2"), &topic, &[]);
-    wait_until("second group reads all 600", 30, || {
-        other.records().len() >= 600
-    })
+    eventually(
+        "the second group is assigned all six",
+        Duration::from_secs(30),
+        || other.assignment().len() == 6,
+    )
     .await;
-    assert_eq!(other.records().len(), 600);
+    assert_exactly_once(&drain(&bs, &topic, 6, &[&other]).await, 0..600);
     // Members leave while the broker is still up; a consumer closing against a dead
     // broker can wait for it a long time.
     drop(members);
@@ -196,9 +305,9 @@ async fn extra_member_is_idle_until_another_leaves() {
     let mut members: Vec<Member> = (0..7)
         .map(|_| Member::start(&bs, &group, &topic, &[]))
         .collect();
-    wait_until(
+    eventually(
         "six members own one partition each, one owns none",
-        40,
+        Duration::from_secs(40),
         || {
             let sizes: Vec<usize> = members.iter().map(|m| m.assignment().len()).collect();
             sizes.iter().filter(|&&s| s == 1).count() == 6 && sizes.contains(&0)
@@ -213,9 +322,9 @@ async fn extra_member_is_idle_until_another_leaves() {
     let left = members.remove(leaver);
     left.leave();
     let idle = if idle > leaver { idle - 1 } else { idle };
-    wait_until(
+    eventually(
         "the idle member gets a partition; all six covered once",
-        40,
+        Duration::from_secs(40),
         || {
             let all: Vec<i32> = members.iter().flat_map(|m| m.assignment()).collect();
             members[idle].assignment().len() == 1
@@ -236,28 +345,62 @@ async fn cooperative_sticky_rebalancing() {
     let group = unique("g");
     let coop = [("partition.assignment.strategy", "cooperative-sticky")];
     let a = Member::start(&bs, &group, &topic, &coop);
-    wait_until("first member owns all 4", 30, || a.assignment().len() == 4).await;
+    eventually("first member owns all 4", Duration::from_secs(30), || {
+        a.assignment().len() == 4
+    })
+    .await;
     let b = Member::start(&bs, &group, &topic, &coop);
-    wait_until("two members own two each", 40, || {
+    eventually("two members own two each", Duration::from_secs(40), || {
         a.assignment().len() == 2 && b.assignment().len() == 2
     })
     .await;
+    assert!(a.assignment().is_disjoint(&b.assignment()));
     produce_n(&bs, &topic, 0, 200).await;
-    wait_until("all consumed", 30, || {
-        a.records().len() + b.records().len() >= 200
-    })
+    assert_exactly_once(&drain(&bs, &topic, 4, &[&a, &b]).await, 0..200);
+
+    // A third member joins: it takes one partition from one of them, and each old member keeps
+    // the others (sticky), without ever giving them up during the rebalance (cooperative: only
+    // the moved partition is revoked, where eager would revoke everything and reassign).
+    let (a_before, b_before) = (a.assignment(), b.assignment());
+    let (a_mark, b_mark) = (a.history_len(), b.history_len());
+    let c = Member::start(&bs, &group, &topic, &coop);
+    eventually(
+        "the third member gets one partition, all four covered once",
+        Duration::from_secs(40),
+        || {
+            let (a_now, b_now, c_now) = (a.assignment(), b.assignment(), c.assignment());
+            c_now.len() == 1
+                && a_now.len() + b_now.len() == 3
+                && a_now
+                    .iter()
+                    .chain(&b_now)
+                    .chain(&c_now)
+                    .collect::<BTreeSet<_>>()
+                    .len()
+                    == 4
+        },
+    )
     .await;
-    let total: BTreeSet<String> = a
-        .records()
-        .into_iter()
-        .chain(b.records())
-        .map(|r| r.2)
-        .collect();
-    assert_eq!(total.len(), 200);
+    let (a_after, b_after) = (a.assignment(), b.assignment());
+    assert!(
+        a_after.is_subset(&a_before) && b_after.is_subset(&b_before),
+        "sticky: the old members keep what they had, less the one moved \
+         (a {a_before:?} -> {a_after:?}, b {b_before:?} -> {b_after:?})"
+    );
+    for (name, m, kept, mark) in [("a", &a, &a_after, a_mark), ("b", &b, &b_after, b_mark)] {
+        for seen in m.history_since(mark) {
+            assert!(
+                kept.is_subset(&seen),
+                "cooperative: member {name} gave up {kept:?} mid-rebalance (held {seen:?})"
+            );
+        }
+    }
+    // Every record once across the three, the ones before and after the move.
+    produce_n(&bs, &topic, 200, 200).await;
+    assert_exactly_once(&drain(&bs, &topic, 4, &[&a, &b, &c]).await, 0..400);
     // Members leave while the broker is still up; a consumer closing against a dead
     // broker can wait for it a long time.
-    drop(a);
-    drop(b);
+    drop((a, b, c));
     broker.shutdown().await;
 }
 
@@ -275,7 +418,10 @@ async fn committed_offsets_survive_a_restart_and_reset_policies_apply() {
     produce_n(&bs, &topic, 0, 100).await;
     let group = unique("g");
     let m = Member::start(&bs, &group, &topic, &[]);
-    wait_until("100 consumed", 30, || m.records().len() >= 100).await;
+    eventually("100 consumed", Duration::from_secs(30), || {
+        m.records().len() >= 100
+    })
+    .await;
     m.leave();
     broker.shutdown().await;
 
@@ -283,9 +429,11 @@ async fn committed_offsets_survive_a_restart_and_reset_policies_apply() {
     let bs = broker.bootstrap_servers();
     produce_n(&bs, &topic, 100, 10).await;
     let m = Member::start(&bs, &group, &topic, &[]);
-    wait_until("10 new consumed", 30, || m.records().len() >= 10).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let offsets: Vec<i64> = m.records().iter().map(|r| r.1).collect();
+    let offsets: Vec<i64> = drain(&bs, &topic, 1, &[&m])
+        .await
+        .iter()
+        .map(|r| r.1)
+        .collect();
     assert_eq!(
         offsets,
         (100..110).collect::<Vec<_>>(),
@@ -300,21 +448,19 @@ async fn committed_offsets_survive_a_restart_and_reset_policies_apply() {
         &topic,
         &[("auto.offset.reset", "latest")],
     );
-    wait_until("latest member assigned", 30, || {
-        latest.assignment().len() == 1
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    produce_n(&bs, &topic, 110, 1).await;
-    wait_until("latest member sees the new record", 30, || {
-        !latest.records().is_empty()
-    })
-    .await;
-    assert_eq!(latest.records()[0].1, 110);
+    // Offset 110 is drain's marker. When the member has its position cannot be seen from
+    // outside, so records are produced until it reads one: the first it reads is new.
+    let (first, produced) = produce_until_read(&bs, &topic, &latest).await;
+    assert!(
+        (111..111 + produced).contains(&first),
+        "latest starts at the end: first read {first}, {produced} produced from 111"
+    );
     let earliest = Member::start(&bs, &unique("earliest"), &topic, &[]);
-    wait_until("earliest member reads from 0", 30, || {
-        !earliest.records().is_empty()
-    })
+    eventually(
+        "earliest member reads from 0",
+        Duration::from_secs(30),
+        || !earliest.records().is_empty(),
+    )
     .await;
     assert_eq!(earliest.records()[0].1, 0);
     // Members leave while the broker is still up; a consumer closing against a dead
@@ -354,28 +500,22 @@ async fn a_member_that_vanishes_loses_its_partitions_after_the_session_timeout()
         .spawn()
         .unwrap();
     let survivor = Member::start(&bs, &group, &topic, &[("session.timeout.ms", "2000")]);
-    wait_until("partitions split between the two", 40, || {
-        survivor.assignment().len() == 1
-    })
+    eventually(
+        "partitions split between the two",
+        Duration::from_secs(40),
+        || survivor.assignment().len() == 1,
+    )
     .await;
     victim.kill().unwrap();
     victim.wait().unwrap();
-    wait_until(
+    eventually(
         "survivor owns both after the victim's session expired",
-        40,
+        Duration::from_secs(40),
         || survivor.assignment().len() == 2,
     )
     .await;
     produce_n(&bs, &topic, 0, 50).await;
-    wait_until("survivor reads everything", 30, || {
-        survivor.records().len() >= 50
-    })
-    .await;
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for r in survivor.records() {
-        *seen.entry(r.2).or_default() += 1;
-    }
-    assert_eq!(seen.len(), 50);
+    assert_exactly_once(&drain(&bs, &topic, 2, &[&survivor]).await, 0..50);
     // Members leave while the broker is still up; a consumer closing against a dead
     // broker can wait for it a long time.
     drop(survivor);
@@ -391,35 +531,24 @@ async fn kip848_consumer_protocol_assigns_on_the_broker() {
     let group = unique("g");
     let next_gen = [("group.protocol", "consumer")];
     let a = Member::start(&bs, &group, &topic, &next_gen);
-    wait_until("first member owns all 4", 30, || a.assignment().len() == 4).await;
+    eventually("first member owns all 4", Duration::from_secs(30), || {
+        a.assignment().len() == 4
+    })
+    .await;
     let b = Member::start(&bs, &group, &topic, &next_gen);
-    wait_until("two members own two each", 40, || {
+    eventually("two members own two each", Duration::from_secs(40), || {
         a.assignment().len() == 2 && b.assignment().len() == 2
     })
     .await;
     assert!(a.assignment().is_disjoint(&b.assignment()));
     produce_n(&bs, &topic, 0, 400).await;
-    wait_until("all consumed", 30, || {
-        a.records().len() + b.records().len() >= 400
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let all: Vec<String> = a
-        .records()
-        .into_iter()
-        .chain(b.records())
-        .map(|r| r.2)
-        .collect();
-    let distinct: BTreeSet<&String> = all.iter().collect();
-    assert_eq!(
-        (all.len(), distinct.len()),
-        (400, 400),
-        "every record exactly once"
-    );
+    assert_exactly_once(&drain(&bs, &topic, 4, &[&a, &b]).await, 0..400);
     b.leave();
-    wait_until("the remaining member takes everything back", 40, || {
-        a.assignment().len() == 4
-    })
+    eventually(
+        "the remaining member takes everything back",
+        Duration::from_secs(40),
+        || a.assignment().len() == 4,
+    )
     .await;
     // Members leave while the broker is still up; a consumer closing against a dead
     // broker can wait for it a long time.
@@ -544,7 +673,7 @@ async fn offset_commits_during_a_rebalance_follow_kafkas_rules() {
     let b_first: JoinGroupResponse = b.call(&join(""), 7).await;
     let b_id = b_first.member_id.to_string();
     b.send(&join(&b_id), 7).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for_group_state(&bs, &group, "PreparingRebalance").await;
     assert_eq!(
         commit_error(a.call(&commit(&a_id, generation, 7), 8).await),
         0,
@@ -609,7 +738,7 @@ async fn a_restarted_static_member_rejoins_without_a_rebalance() {
     let a_synced: SyncGroupResponse = a.call(&a_sync, 5).await;
     assert_eq!(a_synced.error_code, 0);
     b.send(&raw_group::join(&group, "", Some("i2")), 7).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    wait_for_group_state(&bs, &group, "PreparingRebalance").await;
     // The leader learns of the rebalance from its heartbeat and rejoins.
     let heartbeat = |id: &str, instance: &str, generation: i32| {
         HeartbeatRequest::default()
@@ -681,5 +810,82 @@ async fn a_restarted_static_member_rejoins_without_a_rebalance() {
         "FENCED_INSTANCE_ID for the replaced identity"
     );
     drop((a, b));
+    broker.shutdown().await;
+}
+
+/// Item 8 of issue 7: `cargo run --example demo` hung for good in the consumer's drop, because
+/// the partition list from `committed()` was still alive (librdkafka's destroy waits for the
+/// references it holds). `fjord_core::close_consumer` must come back by its deadline even
+/// then, saying it timed out, and close at once when nothing is held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_a_consumer_never_hangs_even_with_a_partition_list_alive() {
+    let broker = broker_with(broker_config()).await;
+    let bs = broker.bootstrap_servers();
+    let topic = unique("close");
+    create_topic(&bs, &topic, 1, &[]).await;
+    produce_n(&bs, &topic, 0, 2).await;
+    let start = |group: String| {
+        let (bs, topic) = (bs.clone(), topic.clone());
+        tokio::task::spawn_blocking(move || {
+            let consumer: BaseConsumer = client_config(&bs)
+                .set("group.id", &group)
+                .set("auto.offset.reset", "earliest")
+                .create()
+                .unwrap();
+            consumer.subscribe(&[&topic]).unwrap();
+            let mut read = 0;
+            eventually_blocking("two records read", Duration::from_secs(30), || {
+                if let Some(m) = consumer.poll(Duration::from_millis(100)) {
+                    consumer
+                        .commit_message(&m.unwrap(), CommitMode::Sync)
+                        .unwrap();
+                    read += 1;
+                }
+                read == 2
+            });
+            let committed = consumer.committed(Duration::from_secs(10)).unwrap();
+            (consumer, committed)
+        })
+    };
+
+    // Nothing held: closes at once.
+    let (consumer, committed) = start(unique("g")).await.unwrap();
+    drop(committed);
+    let closed = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let result = fjord_core::close_consumer(consumer, "consumer", Duration::from_secs(10));
+        (result, started.elapsed())
+    })
+    .await
+    .unwrap();
+    assert!(closed.0.is_ok(), "{:?}", closed.0);
+    assert!(
+        closed.1 < Duration::from_secs(5),
+        "closing took {:?}",
+        closed.1
+    );
+
+    // The demo's mistake: the list outlives the consumer. Closing gives up at the deadline.
+    let (consumer, committed) = start(unique("g")).await.unwrap();
+    let deadline = Duration::from_secs(3);
+    let closed = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let result = fjord_core::close_consumer(consumer, "consumer", deadline);
+        (result, started.elapsed())
+    })
+    .await
+    .unwrap();
+    assert!(
+        matches!(closed.0, Err(fjord_core::Error::CloseTimedOut { .. })),
+        "{:?}",
+        closed.0
+    );
+    assert!(
+        closed.1 < deadline + Duration::from_secs(2),
+        "came back after {:?}",
+        closed.1
+    );
+    // Releasing the list lets the background close finish.
+    drop(committed);
     broker.shutdown().await;
 }

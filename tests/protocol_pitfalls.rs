@@ -109,59 +109,71 @@ async fn fetch_inside_a_batch_returns_that_whole_batch() {
     broker.shutdown().await;
 }
 
+/// How long a waiting fetch is asked to wait: far above how long a woken fetch takes, so an
+/// answer well before it shows the produce woke the fetch.
+const LONG_WAIT_MS: i32 = 30_000;
+
+/// How long a test checks that a fetch is parked (has not answered) before producing.
+const PARKED_FOR: Duration = Duration::from_millis(300);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn waiting_fetch_wakes_when_data_arrives() {
     let (broker, topic, mut client) = setup("wake").await;
     let bs = broker.bootstrap_servers();
-    let t = topic.clone();
-    let writer = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let mut other = RawClient::connect(&bs).await;
-        produce(&mut other, &t, &[b"late"]).await;
-    });
-    let start = Instant::now();
-    let resp: FetchResponse = client.call(&fetch_req(&topic, 0, 30_000), 12).await;
-    let waited = start.elapsed();
-    writer.await.unwrap();
+    // The fetch is sent and must be parked (no answer yet) before the produce lands, so the
+    // test fails if the fetch answered empty at once or only saw data already there.
+    client.send(&fetch_req(&topic, 0, LONG_WAIT_MS), 12).await;
+    client
+        .assert_no_response_within(PARKED_FOR, "a fetch on an empty partition")
+        .await;
+    let mut other = RawClient::connect(&bs).await;
+    let produced = produce(&mut other, &topic, &[b"late"]).await;
+    assert_eq!(produced.responses[0].partition_responses[0].error_code, 0);
+    let woke = Instant::now();
+    let resp: FetchResponse = client.receive::<FetchRequest>(12).await;
+    let waited = woke.elapsed();
     let records = resp.responses[0].partitions[0]
         .records
         .clone()
         .expect("records");
-    assert_eq!(batch_base_offsets(records), vec![0]);
+    assert_eq!(
+        batch_base_offsets(records),
+        vec![0],
+        "the fetch answers with the data"
+    );
     assert!(
-        waited < Duration::from_secs(15),
-        "fetch slept out max_wait_ms ({waited:?}) instead of waking"
+        waited < Duration::from_secs(5),
+        "the parked fetch answered {waited:?} after the produce, not woken by it"
     );
     broker.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn waiting_fetch_wakes_for_any_partition_it_asked_for() {
     let (broker, quiet, mut client) = setup("wake-quiet").await;
     let bs = broker.bootstrap_servers();
     let busy = unique("wake-busy");
     create_topic(&bs, &busy, 3, &[]).await;
     // The fetch asks for the quiet topic first and partition 2 of the busy one last.
-    let mut req = fetch_req(&quiet, 0, 30_000);
-    let mut second = fetch_req(&busy, 0, 30_000).topics.remove(0);
+    let mut req = fetch_req(&quiet, 0, LONG_WAIT_MS);
+    let mut second = fetch_req(&busy, 0, LONG_WAIT_MS).topics.remove(0);
     second.partitions[0].partition = 2;
     req.topics.push(second);
-    let t = busy.clone();
-    let writer = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let mut other = RawClient::connect(&bs).await;
-        let mut produce = produce_req(&t, record_batch(&[b"late"], 1_000));
-        produce.topic_data[0].partition_data[0].index = 2;
-        let resp: ProduceResponse = other.call(&produce, 9).await;
-        assert_eq!(resp.responses[0].partition_responses[0].error_code, 0);
-    });
-    let start = Instant::now();
-    let resp: FetchResponse = client.call(&req, 12).await;
-    let waited = start.elapsed();
-    writer.await.unwrap();
+    client.send(&req, 12).await;
+    client
+        .assert_no_response_within(PARKED_FOR, "a fetch on empty partitions")
+        .await;
+    let mut other = RawClient::connect(&bs).await;
+    let mut produce = produce_req(&busy, record_batch(&[b"late"], 1_000));
+    produce.topic_data[0].partition_data[0].index = 2;
+    let resp: ProduceResponse = other.call(&produce, 9).await;
+    assert_eq!(resp.responses[0].partition_responses[0].error_code, 0);
+    let woke = Instant::now();
+    let resp: FetchResponse = client.receive::<FetchRequest>(12).await;
+    let waited = woke.elapsed();
     assert!(
-        waited < Duration::from_secs(15),
-        "fetch slept out max_wait_ms ({waited:?}) instead of waking"
+        waited < Duration::from_secs(5),
+        "the parked fetch answered {waited:?} after the produce, not woken by it"
     );
     let p = &resp.responses[1].partitions[0];
     assert_eq!(p.partition_index, 2);

@@ -21,7 +21,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::python::{python, repo_root};
 use common::*;
@@ -98,19 +98,28 @@ impl Program {
 
     /// Polls the output until `check` holds; panics after [`WAIT`] or if the program exits.
     async fn wait_for(&mut self, what: &str, check: impl Fn(&[String]) -> bool) {
-        let deadline = Instant::now() + WAIT;
-        while !check(&self.lines()) {
-            let failure = match self.child.try_wait().unwrap() {
-                Some(status) => Some(format!("exited ({status})")),
-                None if Instant::now() >= deadline => Some("timed out".to_owned()),
-                None => None,
+        let (lines, child) = (&self.lines, &mut self.child);
+        let outcome = poll_until(WAIT, || {
+            let done = check(&lines.lock().unwrap());
+            let exited = if done {
+                None
+            } else {
+                child.try_wait().unwrap()
             };
-            if let Some(failure) = failure {
-                let report = self.report().await;
-                panic!("{failure} while waiting for {what}\n{report}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            std::future::ready(match (done, exited) {
+                (true, _) => Some(None),
+                (false, Some(status)) => Some(Some(format!("exited ({status})"))),
+                (false, None) => None,
+            })
+        })
+        .await;
+        let failure = match outcome {
+            Ok(None) => return,
+            Ok(Some(exited)) => exited,
+            Err(_) => "timed out".to_owned(),
+        };
+        let report = self.report().await;
+        panic!("{failure} while waiting for {what}\n{report}");
     }
 
     /// Kills the program (if still running) and describes its output and stderr, for a
@@ -278,24 +287,25 @@ async fn members_share_a_topic(client: &str) {
         members.push(member(client, &bs, topic, group, &[]).await);
     }
     // Wait for the final generation: two partitions each, together all six.
-    let deadline = Instant::now() + WAIT;
-    let assignments = loop {
+    let balanced = poll_until(WAIT, || {
         let assignments: Vec<BTreeSet<i32>> = members
             .iter()
             .map(|m| assignment(&m.lines()).unwrap_or_default())
             .collect();
         let union: BTreeSet<i32> = assignments.iter().flatten().copied().collect();
-        if assignments.iter().all(|a| a.len() == 2) && union == (0..6).collect() {
-            break assignments;
-        }
-        if Instant::now() >= deadline {
+        let done = assignments.iter().all(|a| a.len() == 2) && union == (0..6).collect();
+        std::future::ready(done.then_some(assignments))
+    })
+    .await;
+    let assignments = match balanced {
+        Ok(assignments) => assignments,
+        Err(_) => {
             let mut report = String::new();
             for m in &mut members {
                 report.push_str(&m.report().await);
             }
-            panic!("no balanced assignment: {assignments:?}\n{report}");
+            panic!("no balanced assignment\n{report}");
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     };
 
     // Fjord describes the same members with the same assignments (decoded from the
@@ -322,19 +332,14 @@ async fn members_share_a_topic(client: &str) {
     assert_eq!(described, reported);
 
     produce(&bs, topic, &[0, 1, 2, 3, 4, 5], 0, 10).await;
-    let deadline = Instant::now() + WAIT;
-    while members
-        .iter()
-        .map(|m| records(&m.lines()).len())
-        .sum::<usize>()
-        < 60
-    {
-        assert!(
-            Instant::now() < deadline,
-            "not all 60 records were consumed"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually("all 60 records consumed", WAIT, || {
+        members
+            .iter()
+            .map(|m| records(&m.lines()).len())
+            .sum::<usize>()
+            >= 60
+    })
+    .await;
 
     let mut seen = BTreeSet::new();
     for (m, assigned) in members.into_iter().zip(&assignments) {
@@ -478,27 +483,36 @@ async fn new_group_offset_reset(client: &str) {
         .await;
     // The latest member's start position is resolved some time after its assignment:
     // produce one record at a time until it reads one. Whatever it reads must be new.
-    let producer = producer(&bs, &[]);
-    let deadline = Instant::now() + WAIT;
+    let producer = &producer(&bs, &[]);
+    let latest_lines = &latest.lines;
+    let read_any = move || !records(&latest_lines.lock().unwrap()).is_empty();
     let mut produced = 0;
-    while records(&latest.lines()).is_empty() {
-        assert!(Instant::now() < deadline, "the latest member read nothing");
+    let read = poll_until(WAIT, || {
         let value = format!("p0-{}", 5 + produced);
-        producer
-            .send(
-                FutureRecord::<(), _>::to(topic)
-                    .partition(0)
-                    .payload(&value),
-                Duration::from_secs(10),
-            )
-            .await
-            .expect("produced");
-        produced += 1;
-        let waited = Instant::now() + Duration::from_millis(500);
-        while records(&latest.lines()).is_empty() && Instant::now() < waited {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        let done = read_any();
+        produced += usize::from(!done);
+        async move {
+            if !done {
+                producer
+                    .send(
+                        FutureRecord::<(), _>::to(topic)
+                            .partition(0)
+                            .payload(&value),
+                        Duration::from_secs(10),
+                    )
+                    .await
+                    .expect("produced");
+                // Give the record time to arrive before producing another.
+                let _ = poll_until(Duration::from_millis(500), || {
+                    std::future::ready(read_any().then_some(()))
+                })
+                .await;
+            }
+            done.then_some(())
         }
-    }
+    })
+    .await;
+    assert!(read.is_ok(), "the latest member read nothing");
     let end = 5 + produced as i64;
     latest
         .wait_for("the rest of the new records", |l| {

@@ -95,14 +95,11 @@ async fn size_retention_deletes_old_segments_and_consumers_reset() {
     .unwrap();
     assert_eq!(first[0].offset(), low);
 
-    // ...and with latest, it waits at the end and sees only what comes next.
+    // ...and with latest, it waits at the end and sees only what comes next. When it is
+    // positioned cannot be seen from outside, so records are produced one by one until it
+    // reads one: the first it reads is a new one (200 or later), never one from before.
     let (b, t) = (bs.clone(), topic.clone());
-    let late = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        produce_one_by_one(&b, &t, 1, None).await;
-    });
-    let (b, t) = (bs.clone(), topic.clone());
-    let next = tokio::task::spawn_blocking(move || {
+    let reader = tokio::task::spawn_blocking(move || {
         consume_with(
             &b,
             &t,
@@ -111,11 +108,31 @@ async fn size_retention_deletes_old_segments_and_consumers_reset() {
             1,
             &[("auto.offset.reset", "latest")],
         )
-    })
-    .await
-    .unwrap();
-    late.await.unwrap();
-    assert_eq!(next[0].offset(), 200);
+    });
+    let mut produced = 0;
+    eventually_async(
+        "the latest consumer to read a record produced after it started",
+        Duration::from_secs(30),
+        || {
+            produced += 1;
+            let (b, t) = (bs.clone(), topic.clone());
+            let done = reader.is_finished();
+            async move {
+                if !done {
+                    produce_one_by_one(&b, &t, 1, None).await;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                done
+            }
+        },
+    )
+    .await;
+    let next = reader.await.unwrap();
+    assert!(
+        (200..200 + produced).contains(&next[0].offset()),
+        "latest reads only records produced after the reset, got offset {} (low was {low})",
+        next[0].offset()
+    );
     broker.shutdown().await;
 }
 
@@ -147,9 +164,32 @@ async fn time_retention_deletes_expired_segments() {
         || part.log().log_start_offset() == 100,
     )
     .await;
-    // Fresh records stay.
+    // Fresh records stay. A retention pass after they were produced must keep them: a second
+    // topic's expired records, produced after them, going away shows such a pass ran.
     produce_one_by_one(&bs, &topic, 3, None).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let witness = unique("by-time-witness");
+    create_topic(
+        &bs,
+        &witness,
+        1,
+        &[("retention.ms", "60000"), ("segment.bytes", "4000")],
+    )
+    .await;
+    produce_one_by_one(&bs, &witness, 100, Some(an_hour_ago)).await;
+    let witness_part = broker
+        .broker()
+        .state()
+        .topics
+        .get(&witness)
+        .unwrap()
+        .partition(0)
+        .unwrap();
+    eventually(
+        "a retention pass after the fresh records (the witness topic's expiry)",
+        Duration::from_secs(20),
+        || witness_part.log().log_start_offset() == 100,
+    )
+    .await;
     assert_eq!(watermarks(&bs, &topic), (100, 103));
     broker.shutdown().await;
 }

@@ -2,7 +2,13 @@
 //!
 //! [`BrokerConfig`] holds typed values with Kafka's defaults. [`BrokerConfig::apply_properties`]
 //! reads Kafka's own keys (`listeners`, `log.dirs`, `num.partitions`, ...) so an existing
-//! `server.properties` works; unknown keys are ignored with a warning, bad values are errors.
+//! `server.properties` works; bad values are errors. Keys that do not apply to one node (KRaft
+//! quorum, replication, thread pools, ...) and unknown keys are ignored and listed together in
+//! one log line per call, so a Kafka `server.properties` does not bury the log in warnings.
+//!
+//! [`BrokerConfig::default`] suits the embedded broker (tests and `fjord dev` want groups to
+//! form at once); [`BrokerConfig::standalone`] is what `fjord broker` starts from: Kafka's own
+//! defaults where the two differ.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -63,8 +69,82 @@ impl Default for BrokerConfig {
     }
 }
 
+/// Kafka's default `group.initial.rebalance.delay.ms`: a new group waits this long for more
+/// members before its first rebalance, so a fleet starting together gets one rebalance.
+pub const KAFKA_INITIAL_REBALANCE_DELAY: Duration = Duration::from_millis(3000);
+
+/// Kafka broker keys that have no meaning for a single Fjord node: KRaft and ZooKeeper
+/// quorum settings, replication, inter-broker listeners, thread pools and socket buffers
+/// (Fjord sizes its own). Accepted and ignored, so Kafka's `server.properties` works as is.
+const NOT_FOR_ONE_NODE: &[&str] = &[
+    "process.roles",
+    "controller.quorum.voters",
+    "controller.quorum.bootstrap.servers",
+    "controller.listener.names",
+    "listener.security.protocol.map",
+    "inter.broker.listener.name",
+    "inter.broker.protocol.version",
+    "zookeeper.connect",
+    "zookeeper.connection.timeout.ms",
+    "num.network.threads",
+    "num.io.threads",
+    "num.recovery.threads.per.data.dir",
+    "num.replica.fetchers",
+    "background.threads",
+    "socket.send.buffer.bytes",
+    "socket.receive.buffer.bytes",
+    "default.replication.factor",
+    "min.insync.replicas",
+    "offsets.topic.replication.factor",
+    "offsets.topic.num.partitions",
+    "transaction.state.log.replication.factor",
+    "transaction.state.log.min.isr",
+    "share.coordinator.state.topic.replication.factor",
+    "share.coordinator.state.topic.min.isr",
+    "replica.lag.time.max.ms",
+    "unclean.leader.election.enable",
+    "auto.leader.rebalance.enable",
+    "metadata.log.dir",
+];
+
+/// Keys one [`BrokerConfig::apply_properties`] call skipped.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Ignored {
+    /// Kafka keys that do not apply to one node ([`NOT_FOR_ONE_NODE`]).
+    not_for_one_node: Vec<String>,
+    /// Keys Fjord does not know (typos, or settings it does not implement).
+    unknown: Vec<String>,
+}
+
+impl Ignored {
+    /// The one log line listing every skipped key, or `None` when nothing was skipped.
+    fn line(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if !self.not_for_one_node.is_empty() {
+            parts.push(format!(
+                "not used by a single node: {}",
+                self.not_for_one_node.join(", ")
+            ));
+        }
+        if !self.unknown.is_empty() {
+            parts.push(format!("unknown: {}", self.unknown.join(", ")));
+        }
+        (!parts.is_empty()).then(|| format!("ignoring broker config keys ({})", parts.join("; ")))
+    }
+}
+
 impl BrokerConfig {
-    /// Applies Kafka `server.properties` keys. Later keys win; unknown keys are logged and skipped.
+    /// Kafka's defaults where the embedded broker's differ: what `fjord broker` starts from,
+    /// so it behaves like the Kafka broker it stands in for (a new group waits
+    /// [`KAFKA_INITIAL_REBALANCE_DELAY`] for members before its first rebalance).
+    pub fn standalone() -> Self {
+        let mut config = BrokerConfig::default();
+        config.coordinator.initial_rebalance_delay = KAFKA_INITIAL_REBALANCE_DELAY;
+        config
+    }
+
+    /// Applies Kafka `server.properties` keys. Later keys win; keys that do not apply to one
+    /// node and unknown keys are skipped and listed in one warning.
     ///
     /// # Errors
     /// A key with a value of the wrong type or out of range.
@@ -72,6 +152,19 @@ impl BrokerConfig {
         &mut self,
         props: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<(), BrokerError> {
+        let ignored = self.apply_known(props)?;
+        if let Some(line) = ignored.line() {
+            tracing::warn!("{line}");
+        }
+        Ok(())
+    }
+
+    /// Applies the keys Fjord knows and returns the ones it skipped.
+    fn apply_known<'a>(
+        &mut self,
+        props: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Ignored, BrokerError> {
+        let mut ignored = Ignored::default();
         let mut retention_ms: Option<i64> = None;
         let mut retention_minutes: Option<i64> = None;
         let mut retention_hours: Option<i64> = None;
@@ -164,7 +257,10 @@ impl BrokerConfig {
                 "offset.metadata.max.bytes" => {
                     self.coordinator.max_metadata_bytes = parse_positive(key, value)?
                 }
-                other => tracing::warn!(key = other, "ignoring unsupported broker config key"),
+                other if NOT_FOR_ONE_NODE.contains(&other) => {
+                    ignored.not_for_one_node.push(other.to_owned())
+                }
+                other => ignored.unknown.push(other.to_owned()),
             }
         }
         // Kafka's precedence: ms over minutes over hours.
@@ -174,7 +270,7 @@ impl BrokerConfig {
         {
             self.log_defaults.retention_ms = ms;
         }
-        Ok(())
+        Ok(ignored)
     }
 }
 
@@ -257,6 +353,48 @@ mod tests {
         assert_eq!(c.log_defaults.retention_ms, 7_200_000);
         assert_eq!(c.log_defaults.segment_bytes, 1_048_576);
         assert_eq!(c.log_defaults.max_message_bytes, 2_000_000);
+    }
+
+    #[test]
+    fn keys_for_a_cluster_and_unknown_keys_are_listed_in_one_line() {
+        let mut c = BrokerConfig::default();
+        let ignored = c
+            .apply_known([
+                ("process.roles", "broker,controller"),
+                ("num.partitions", "3"),
+                ("num.io.threads", "8"),
+                ("offsets.topic.replication.factor", "1"),
+                ("log.retension.hours", "1"),
+            ])
+            .unwrap();
+        assert_eq!(c.num_partitions, 3, "known keys still apply");
+        assert_eq!(
+            ignored.line().unwrap(),
+            "ignoring broker config keys (not used by a single node: process.roles, \
+             num.io.threads, offsets.topic.replication.factor; unknown: log.retension.hours)"
+        );
+        assert_eq!(
+            c.apply_known([("num.partitions", "2")]).unwrap().line(),
+            None
+        );
+    }
+
+    #[test]
+    fn standalone_takes_kafkas_initial_rebalance_delay_and_embedded_none() {
+        assert_eq!(
+            BrokerConfig::standalone()
+                .coordinator
+                .initial_rebalance_delay,
+            Duration::from_millis(3000)
+        );
+        assert_eq!(
+            BrokerConfig::default().coordinator.initial_rebalance_delay,
+            Duration::ZERO
+        );
+        let mut c = BrokerConfig::standalone();
+        c.apply_properties([("group.initial.rebalance.delay.ms", "0")])
+            .unwrap();
+        assert_eq!(c.coordinator.initial_rebalance_delay, Duration::ZERO);
     }
 
     #[test]

@@ -6,11 +6,15 @@
 //! file). Each builder starts from `bootstrap.servers`, adds the defaults
 //! that role needs, then applies the extra properties in order, so a later
 //! setting always wins and a user can override any default.
+//!
+//! [`close_consumer`] is the one way Fjord's programs close a consumer: with
+//! a deadline, because dropping an rdkafka consumer can block for good.
 
 use std::time::Duration;
 
 use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{Consumer, ConsumerContext};
 use rdkafka::ClientConfig;
 
 use crate::config::Properties;
@@ -160,6 +164,60 @@ impl ClientSettings {
         }
         config
     }
+}
+
+/// How long [`close_consumer`] gives a consumer by default: leaving a group
+/// takes one LeaveGroup round trip and librdkafka's threads stop within a
+/// second, so this only runs out when something is wrong.
+pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Closes a consumer, leaving its group, and never blocks past `timeout`.
+///
+/// Dropping an rdkafka consumer closes it: it leaves the group, then
+/// librdkafka destroys the client and joins its threads, with no deadline.
+/// That wait has been seen to never end (`cargo run --example demo` hung
+/// there 5 times out of 5 with a `StreamConsumer`; rust-rdkafka issue #509).
+/// So the consumer is unsubscribed and dropped on a thread of its own, and
+/// this waits for that thread at most `timeout`. When it is not done by then,
+/// it goes on in the background (a process that exits takes it along) and
+/// [`Error::CloseTimedOut`] says so; the group then sees the member leave when
+/// its session times out at the latest.
+///
+/// Offsets are not committed here: commit what was processed first (a
+/// synchronous commit has its own timeout).
+///
+/// Blocks the calling thread for up to `timeout`; from async code, call it
+/// through `tokio::task::spawn_blocking`.
+///
+/// # Errors
+/// [`Error::CloseTimedOut`] when closing took longer than `timeout`.
+pub fn close_consumer<K, C>(consumer: K, role: &'static str, timeout: Duration) -> Result<()>
+where
+    K: Consumer<C> + Send + 'static,
+    C: ConsumerContext + 'static,
+{
+    // A rendezvous-free channel of one: the closing thread sends once, and
+    // its send never blocks even when nobody waits any more.
+    let (done, closed) = std::sync::mpsc::sync_channel::<()>(1);
+    let spawned = std::thread::Builder::new()
+        .name("fjord-consumer-close".into())
+        .spawn(move || {
+            // Leaving the group first makes the drop below only tear down.
+            if consumer.subscription().is_ok_and(|s| s.count() > 0) {
+                consumer.unsubscribe();
+            }
+            drop(consumer);
+            let _ = done.send(());
+        });
+    if spawned.is_err() {
+        // The OS refused a thread: the closure, and the consumer with it, was
+        // dropped in place by `spawn`, as a plain drop would have; so this is
+        // the one case that can block past the deadline.
+        return Ok(());
+    }
+    closed
+        .recv_timeout(timeout)
+        .map_err(|_| Error::CloseTimedOut { role, timeout })
 }
 
 /// A `group.id` for a consumer that only uses `assign`: unique per call

@@ -65,6 +65,19 @@ pub enum Error {
         cause: KafkaError,
     },
 
+    /// A consumer did not finish closing (leaving its group, destroying its
+    /// threads) within the deadline; it was left to finish in the background.
+    #[error(
+        "the {role} did not close within {timeout:?}; it was left to finish in the \
+         background (its group sees it leave once its session times out at the latest)"
+    )]
+    CloseTimedOut {
+        /// Which consumer, for the message ("consumer", "group member", ...).
+        role: &'static str,
+        /// How long closing was given.
+        timeout: Duration,
+    },
+
     /// No broker answered in time.
     #[error(
         "no broker answered within {timeout:?} ({detail}); check that the broker is running \

@@ -36,8 +36,8 @@ pub mod metadata;
 
 pub use admin::{NewTopicSpec, TopicAdmin, TopicConfig};
 pub use client::{
-    parse_key_value, parse_override, ClientSettings, DEFAULT_BOOTSTRAP_SERVERS,
-    DEFAULT_REQUEST_TIMEOUT,
+    close_consumer, parse_key_value, parse_override, ClientSettings, DEFAULT_BOOTSTRAP_SERVERS,
+    DEFAULT_CLOSE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
 };
 pub use config::Properties;
 pub use error::{Error, Result};

@@ -1,7 +1,11 @@
 //! `fjord broker`: run a broker in the foreground until Ctrl-C or SIGTERM.
 //!
-//! Settings come from Kafka's own `server.properties` keys (`--config`), then from flags,
-//! which win. One line is logged when the broker is ready, with the address it listens on.
+//! Settings start from Kafka's defaults ([`BrokerConfig::standalone`]: e.g. a new group waits
+//! `group.initial.rebalance.delay.ms` = 3000 for members, where the embedded broker waits 0),
+//! then come from Kafka's own `server.properties` keys (`--config`), then from flags, which
+//! win. The file and the flags are applied in one pass, so the keys ignored (those that do not
+//! apply to one node, and unknown ones) are listed in one line at start-up. One line is logged
+//! when the broker is ready, with the address it listens on.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,14 +35,14 @@ pub struct BrokerArgs {
 
 /// Runs the broker until Ctrl-C or SIGTERM, then shuts down gracefully.
 pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
-    let mut config = BrokerConfig::default();
+    let mut config = BrokerConfig::standalone();
+    let mut settings: Vec<(String, String)> = Vec::new();
     if let Some(path) = &args.config {
         let props = fjord_core::config::Properties::from_path(path)
             .with_context(|| format!("reading broker config {}", path.display()))?;
-        config
-            .apply_properties(props.iter())
-            .with_context(|| format!("in {}", path.display()))?;
+        settings.extend(props.iter().map(|(k, v)| (k.to_owned(), v.to_owned())));
     }
+    let from_file = settings.len();
     let mut flags: Vec<(String, String)> = Vec::new();
     for o in &args.overrides {
         let (k, v) = o
@@ -49,7 +53,13 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
     if let Some(a) = &args.advertised_listener {
         flags.push(("advertised.listeners".into(), a.clone()));
     }
-    config.apply_properties(flags.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    settings.extend(flags);
+    config
+        .apply_properties(settings.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .with_context(|| match &args.config {
+            Some(path) if from_file > 0 => format!("in {} or the -o flags", path.display()),
+            _ => "in the -o flags".to_owned(),
+        })?;
     if let Some(listen) = args.listen {
         config.listen = listen;
     }

@@ -179,21 +179,27 @@ async fn run_with_output(
     };
     let loop_result = consume_loop(&consumer, print, limits, &shutdown, out, out_closed).await;
 
-    let closer = Arc::clone(&consumer);
     let grouped = args.group.is_some();
-    // Committing and leaving the group block; keep them off the runtime threads.
+    // Committing, leaving the group and destroying the client block; keep them off the
+    // runtime threads, and under a deadline (close_consumer), so the command always exits.
     let consumed = loop_result.as_ref().map_or(0, |(count, _)| *count);
     tokio::task::spawn_blocking(move || {
         if grouped && consumed > 0 {
-            if let Err(e) = closer.commit_consumer_state(CommitMode::Sync) {
+            if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
                 tracing::warn!("committing consumed offsets failed: {e}");
             }
         }
-        drop(closer);
+        // The topic lookup's clone ended with its task, so this is the last reference.
+        if let Ok(consumer) = Arc::try_unwrap(consumer) {
+            if let Err(e) =
+                fjord_core::close_consumer(consumer, "consumer", fjord_core::DEFAULT_CLOSE_TIMEOUT)
+            {
+                tracing::warn!("{e}");
+            }
+        }
     })
     .await
     .context("consumer shutdown task failed")?;
-    drop(consumer);
 
     let (count, stop) = loop_result?;
     tracing::info!("processed a total of {count} messages");

@@ -1,11 +1,14 @@
 //! Shared helpers for end-to-end tests: an embedded broker, rdkafka clients, and a raw
 //! Kafka-protocol client for checks no high-level client exposes.
 
-#![allow(dead_code, missing_docs)]
+#![allow(dead_code, missing_docs, unused_imports)]
 
 pub mod process;
 pub mod python;
 pub mod raw;
+pub mod wait;
+
+pub use wait::{eventually, eventually_async, eventually_blocking, eventually_some, poll_until};
 
 /// The broker's allocator, as in the `fjord` binary, so embedded brokers survive hostile sizes.
 #[global_allocator]
@@ -114,6 +117,8 @@ pub fn consume_with(
             None => {}
         }
     }
+    drop(tpl);
+    close(consumer);
     assert_eq!(
         out.len(),
         count,
@@ -123,19 +128,22 @@ pub fn consume_with(
     out
 }
 
+/// Closes a test's consumer the way Fjord's programs do (`fjord_core::close_consumer`: under
+/// a deadline, so a test never hangs in librdkafka's destroy), failing the test if it times out.
+/// Drop every partition list and message of the consumer first.
+pub fn close<K, C>(consumer: K)
+where
+    K: rdkafka::consumer::Consumer<C> + Send + 'static,
+    C: rdkafka::consumer::ConsumerContext + 'static,
+{
+    fjord_core::close_consumer(consumer, "test consumer", fjord_core::DEFAULT_CLOSE_TIMEOUT)
+        .expect("the consumer closes");
+}
+
 pub fn values(msgs: &[OwnedMessage]) -> Vec<String> {
     msgs.iter()
         .map(|m| String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned())
         .collect()
-}
-
-/// Polls `check` until it returns true or the deadline passes.
-pub async fn eventually(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 pub fn unique(prefix: &str) -> String {

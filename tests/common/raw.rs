@@ -1,4 +1,12 @@
 //! A minimal Kafka-protocol client over TCP for wire-level assertions.
+//!
+//! Requests may be pipelined (`send` several, then `receive` each): the client remembers the
+//! correlation ids it sent and checks every response carries the next one, in order. Every
+//! read has a deadline ([`RESPONSE_DEADLINE`]), so a broker that never answers fails the test
+//! with a message instead of hanging it.
+
+use std::collections::VecDeque;
+use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
@@ -6,9 +14,16 @@ use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// How long a response may take before the test fails. Far above any answer the broker
+/// gives a test (the slowest are fetches parked for their `max_wait_ms`, which tests keep
+/// well below this).
+pub const RESPONSE_DEADLINE: Duration = Duration::from_secs(30);
+
 pub struct RawClient {
     stream: TcpStream,
     correlation: i32,
+    /// Correlation ids sent and not yet answered, oldest first: Kafka answers in order.
+    in_flight: VecDeque<i32>,
 }
 
 impl RawClient {
@@ -16,6 +31,7 @@ impl RawClient {
         RawClient {
             stream: TcpStream::connect(addr).await.expect("connect"),
             correlation: 0,
+            in_flight: VecDeque::new(),
         }
     }
 
@@ -41,27 +57,72 @@ impl RawClient {
         let len = (buf.len() - 4) as i32;
         buf[..4].copy_from_slice(&len.to_be_bytes());
         self.stream.write_all(&buf).await.expect("write");
+        self.in_flight.push_back(self.correlation);
     }
 
+    /// Receives the response to the oldest request sent and not yet answered, checking its
+    /// correlation id. Panics if none comes within [`RESPONSE_DEADLINE`].
     pub async fn receive<R: Request>(&mut self, version: i16) -> R::Response {
-        let mut frame = self.read_frame().await.expect("response frame");
         let key = ApiKey::try_from(R::KEY).expect("key");
-        let _header = ResponseHeader::decode(&mut frame, key.response_header_version(version))
+        let expected = self
+            .in_flight
+            .pop_front()
+            .unwrap_or_else(|| panic!("receive({key:?}) with no request in flight"));
+        let mut frame = self.read_frame().await.unwrap_or_else(|| {
+            panic!("the broker closed the connection instead of answering {key:?} v{version}")
+        });
+        let header = ResponseHeader::decode(&mut frame, key.response_header_version(version))
             .expect("response header");
+        assert_eq!(
+            header.correlation_id, expected,
+            "{key:?} v{version}: the response carries another request's correlation id"
+        );
         R::Response::decode(&mut frame, version).expect("response body")
     }
 
-    /// Reads one response frame; `None` if the broker closed the connection.
+    /// Reads one response frame; `None` if the broker closed the connection. Panics if
+    /// nothing comes within [`RESPONSE_DEADLINE`].
     pub async fn read_frame(&mut self) -> Option<Bytes> {
-        let mut len = [0u8; 4];
-        self.stream.read_exact(&mut len).await.ok()?;
-        let mut buf = vec![0u8; i32::from_be_bytes(len) as usize];
-        self.stream.read_exact(&mut buf).await.ok()?;
-        Some(Bytes::from(buf))
+        self.read_frame_within(RESPONSE_DEADLINE)
+            .await
+            .unwrap_or_else(|| panic!("no response within {RESPONSE_DEADLINE:?}"))
+    }
+
+    /// Reads one response frame: `Some(None)` if the broker closed the connection, `None` if
+    /// nothing came within `wait` (to assert that the broker has not answered yet). Not cancel
+    /// safe mid-frame, so a `None` is only meaningful when no frame was in transit.
+    pub async fn read_frame_within(&mut self, wait: Duration) -> Option<Option<Bytes>> {
+        let stream = &mut self.stream;
+        let read = async move {
+            let mut len = [0u8; 4];
+            stream.read_exact(&mut len).await.ok()?;
+            let mut buf = vec![0u8; i32::from_be_bytes(len) as usize];
+            stream.read_exact(&mut buf).await.ok()?;
+            Some(Bytes::from(buf))
+        };
+        tokio::time::timeout(wait, read).await.ok()
+    }
+
+    /// Waits `wait` for the response to the oldest request in flight and checks none came
+    /// (the broker is holding the request, e.g. a fetch parked for data). The request stays in
+    /// flight for a later [`RawClient::receive`].
+    pub async fn assert_no_response_within(&mut self, wait: Duration, what: &str) {
+        let mut probe = [0u8; 1];
+        match tokio::time::timeout(wait, self.stream.peek(&mut probe)).await {
+            Err(_) => {}
+            Ok(Ok(0)) | Ok(Err(_)) => panic!("{what}: the broker closed the connection"),
+            Ok(Ok(_)) => panic!("{what}: the broker answered within {wait:?}"),
+        }
     }
 
     pub async fn write_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.stream.write_all(bytes).await
+    }
+
+    /// Half-closes the connection: the broker sees the end of the stream (mid-frame, if a
+    /// frame was cut short) while this side can still read its answer or close.
+    pub async fn shutdown_write(&mut self) {
+        self.stream.shutdown().await.expect("shutdown");
     }
 
     /// True when the broker closed the connection (EOF or reset) within the timeout.

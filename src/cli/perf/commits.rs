@@ -30,7 +30,7 @@ use rdkafka::error::KafkaResult;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
-use super::histogram::Histogram;
+use super::histogram;
 use super::progress::Progress;
 use super::rebalance::{create_topic, unique_suffix};
 use super::report::Summary;
@@ -87,7 +87,7 @@ pub fn run(
     // Sync: one commit at a time, each timed.
     let progress = Progress::start("commits (sync)", None, quiet);
     let counter = progress.counter();
-    let mut latency_us = Histogram::new();
+    let mut latency_us = histogram::latency();
     let started = Instant::now();
     while started.elapsed() < phase && !shutdown.is_cancelled() {
         offset += 1;
@@ -96,11 +96,11 @@ pub fn run(
         consumer
             .commit(&tpl, CommitMode::Sync)
             .with_context(|| format!("commit {offset} failed"))?;
-        latency_us.record(sent.elapsed().as_micros() as u64);
+        latency_us.saturating_record(sent.elapsed().as_micros() as u64);
         counter.fetch_add(1, Ordering::Relaxed);
     }
     let sync_elapsed = started.elapsed();
-    let sync_commits = latency_us.count();
+    let sync_commits = latency_us.len();
     progress.finish();
 
     // Async: windows of async commits, each closed by a sync one.

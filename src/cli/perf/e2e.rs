@@ -25,7 +25,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use super::consume::partitions_of;
-use super::histogram::Histogram;
+use super::histogram::{self, Histogram};
 use super::produce::{pseudo_random_bytes, wait_for_topic};
 use super::progress::Progress;
 use super::report::Summary;
@@ -278,7 +278,7 @@ fn produce(
 /// Reads this run's records until the producer's acknowledged count is reached or it is
 /// told to give up, recording each measured record's latency.
 fn consume(consumer: &BaseConsumer, run: &Run, progress: &AtomicU64) -> Received {
-    let mut latency_us = Histogram::new();
+    let mut latency_us = histogram::latency();
     let mut records = 0u64;
     let id = run.id.to_be_bytes();
     while records < run.expected.load(Ordering::Relaxed) && !run.give_up.load(Ordering::Relaxed) {
@@ -305,7 +305,7 @@ fn consume(consumer: &BaseConsumer, run: &Run, progress: &AtomicU64) -> Received
         records += 1;
         progress.store(records, Ordering::Relaxed);
         if sent_ns >= run.warmup_ns {
-            latency_us.record(now_ns.saturating_sub(sent_ns) / 1000);
+            latency_us.saturating_record(now_ns.saturating_sub(sent_ns) / 1000);
         }
     }
     Received {

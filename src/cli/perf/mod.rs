@@ -8,8 +8,8 @@
 //! partitions, and to settle after a member leaves) and `commits` (offset commits per second
 //! and their latency). Each mode runs on a blocking thread of its own, shows a live
 //! progress line on stderr (`progress`), and ends with a [`report::Summary`] on stdout, as
-//! text or with `--json` as one JSON object. Latencies go into a fixed-size
-//! [`histogram::Histogram`]. Ctrl-C stops a run early; the summary then covers what ran.
+//! text or with `--json` as one JSON object. Latencies go into an `hdrhistogram`
+//! ([`histogram::latency`]). Ctrl-C stops a run early; the summary then covers what ran.
 //!
 //! These are benchmarks, never tests: `scripts/perf.sh` runs them against a fresh broker and
 //! prints a table with ratios to the baselines (see BENCHMARKS.md).

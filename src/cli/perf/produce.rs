@@ -20,7 +20,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use tokio_util::sync::CancellationToken;
 
-use super::histogram::Histogram;
+use super::histogram::{self, Histogram};
 use super::progress::Progress;
 use super::report::Summary;
 use crate::cli::args::{Acks, Compression, ConnectionArgs};
@@ -91,7 +91,7 @@ impl ProducerContext for DeliveryStats {
                     self.latency_us
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
-                        .record(micros);
+                        .saturating_record(micros);
                 }
                 self.acked.fetch_add(1, Ordering::Relaxed);
                 self.progress.fetch_add(1, Ordering::Relaxed);
@@ -132,7 +132,7 @@ pub fn run(
         acked: AtomicU64::new(0),
         failed: AtomicU64::new(0),
         first_error: Mutex::new(None),
-        latency_us: Mutex::new(Histogram::new()),
+        latency_us: Mutex::new(histogram::latency()),
         progress: delivered.clone(),
     };
     let producer: BaseProducer<DeliveryStats> = config
