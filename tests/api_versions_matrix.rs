@@ -195,7 +195,7 @@ async fn exercise(c: &mut Conn, fx: &Fixture, api: ApiKey, v: i16) -> Result<(),
             )
         }
         ApiKey::Metadata => {
-            let topic = MetadataRequestTopic::default().with_name(Some(topic_name(&fx.topic)));
+            let topic = metadata_request::MetadataRequestTopic::default().with_name(Some(topic_name(&fx.topic)));
             let req = MetadataRequest::default().with_topics(Some(vec![topic]));
             let resp = c.call(&req, v).await?;
             ok(resp.topics[0].error_code, "metadata")?;
@@ -257,12 +257,10 @@ async fn exercise(c: &mut Conn, fx: &Fixture, api: ApiKey, v: i16) -> Result<(),
             expect_code(code(1), UNKNOWN_TOPIC, "delete records of a missing topic")
         }
         ApiKey::InitProducerId => {
-            let mut req = InitProducerIdRequest::default().with_transaction_timeout_ms(60_000);
-            if v >= 3 {
-                req = req
-                    .with_producer_id(ProducerId(-1))
-                    .with_producer_epoch(-1);
-            }
+            // An idempotent producer: a null transactional id (the codec's default is "").
+            let req = InitProducerIdRequest::default()
+                .with_transactional_id(None)
+                .with_transaction_timeout_ms(60_000);
             let resp = c.call(&req, v).await?;
             ok(resp.error_code, "init producer id")?;
             if resp.producer_id.0 < 0 {

@@ -94,7 +94,8 @@ pub const ROUTES: &[Route] = &[
     route!(m::CreatePartitionsRequest, 0..=3, async create_partitions::handle),
     route!(m::IncrementalAlterConfigsRequest, 0..=1, async admin_configs::incremental_alter),
     route!(m::DescribeClusterRequest, 0..=1, sync describe_cluster::handle),
-    route!(m::DescribeLogDirsRequest, 0..=4, sync describe_log_dirs::handle),
+    // v0 is gone from Kafka 4 (KIP-896) and from the codec: advertising it dropped clients.
+    route!(m::DescribeLogDirsRequest, 1..=4, sync describe_log_dirs::handle),
     route!(m::FindCoordinatorRequest, 0..=4, sync find_coordinator::handle),
     route!(m::JoinGroupRequest, 0..=9, async join_group::handle),
     route!(m::SyncGroupRequest, 0..=5, async sync_group::handle),

@@ -11,7 +11,7 @@ use std::future::Future;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::future::BoxFuture;
-use kafka_protocol::protocol::{Decodable, Request};
+use kafka_protocol::protocol::{Decodable, Message, Request};
 
 use super::RequestContext;
 use crate::protocol::{decode_body, encode_response, ProtocolError};
@@ -39,9 +39,14 @@ impl Route {
     /// Evaluated at compile time (the table is a `const`), where the assertion makes a range
     /// that kafka-protocol cannot decode a build error rather than a runtime surprise.
     pub const fn new<R: Request>(min: i16, max: i16, serve: Serve) -> Route {
+        let (request, response) = (R::VERSIONS, <R::Response as Message>::VERSIONS);
         assert!(
-            R::VERSIONS.min <= min && min <= max && max <= R::VERSIONS.max,
+            request.min <= min && min <= max && max <= request.max,
             "a route's versions must be ones the kafka-protocol crate can decode"
+        );
+        assert!(
+            response.min <= min && max <= response.max,
+            "a route's versions must be ones the kafka-protocol crate can encode answers for"
         );
         Route {
             key: R::KEY,

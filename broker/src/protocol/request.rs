@@ -228,8 +228,14 @@ mod tests {
             decode_header(frame(18, 77, &[]), served),
             Ok(Framed::ApiVersionsTooNew { correlation_id: 1 })
         ));
+        // A client id of 5 bytes that are not there.
         assert!(matches!(
-            decode_header(frame(3, 12, &[0xff, 0xff, 0, 5]), served),
+            decode_header(frame(3, 12, &[0, 5]), served),
+            Err(ProtocolError::Malformed { .. })
+        ));
+        // A topic array of 4 entries that are not there.
+        assert!(matches!(
+            decode_body::<MetadataRequest>(Bytes::from_static(&[5, 0]), 12),
             Err(ProtocolError::Malformed { .. })
         ));
     }
@@ -276,7 +282,7 @@ mod tests {
         assert_eq!(p.api_name(), "ListOffsets");
         // A client id longer than the frame, a null one, an unknown key: still a prefix.
         let p = RequestPrefix::peek(&frame(999, 0, &[0, 50, b'x'])).unwrap();
-        assert_eq!((p.client_id, p.api_name().as_str()), (None, "unknown"));
+        assert_eq!((p.client_id.as_deref(), p.api_name().as_str()), (None, "unknown"));
         assert_eq!(
             RequestPrefix::peek(&frame(3, 0, &[0xff, 0xff])).unwrap().client_id,
             None
