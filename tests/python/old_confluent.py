@@ -11,6 +11,7 @@ Usage: old_confluent.py COMMAND ARGS...   (bootstrap address from $BOOTSTRAP)
                            close
   offsets_for_times TOPIC TS   print OFFSET <offset> for partition 0 (-1 if none)
   groups                   print GROUP <id> for every group the admin client lists
+  version                  print VERSION <client> <version> (and the librdkafka inside)
 Exits non-zero on any error, or when N records do not arrive within 30 s.
 """
 import os
@@ -101,7 +102,14 @@ def groups():
         emit(f"GROUP {g.group_id}")
 
 
+def version():
+    import confluent_kafka
+
+    emit(f"VERSION confluent-kafka {confluent_kafka.version()[0]} librdkafka {confluent_kafka.libversion()[0]}")
+
+
 COMMANDS = {
+    "version": version,
     "admin": admin,
     "produce": produce,
     "consume": consume,

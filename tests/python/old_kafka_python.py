@@ -11,6 +11,7 @@ Usage: old_kafka_python.py COMMAND ARGS...   (bootstrap address from $BOOTSTRAP)
                            close
   offsets_for_times TOPIC TS   print OFFSET <offset> <timestamp> for partition 0 ('- -' if none)
   groups                   print GROUP <id> for every group the admin client lists
+  version                  print VERSION <client> <version> (and the librdkafka inside)
 Exits non-zero on any error, or when N records do not arrive within 30 s.
 """
 import os
@@ -93,7 +94,14 @@ def groups():
         client.close()
 
 
+def version():
+    import kafka
+
+    emit(f"VERSION kafka-python {kafka.__version__}")
+
+
 COMMANDS = {
+    "version": version,
     "admin": admin,
     "produce": produce,
     "consume": consume,
