@@ -18,105 +18,23 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-
-use std::time::Duration;
+#[path = "api_versions_matrix/conn.rs"]
+mod conn;
+#[path = "api_versions_matrix/requests.rs"]
+mod requests;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use common::raw::{produce_req, record_batch, RawClient};
 use common::*;
+use conn::*;
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
-
-/// Longest the broker may take to answer one request.
-const RESPONSE_DEADLINE: Duration = Duration::from_secs(10);
+use kafka_protocol::protocol::{Decodable, Encodable};
+use requests::*;
 
 /// Records in the fixture topic before the matrix runs.
 const FIXTURE_RECORDS: i64 = 3;
 /// The fixture records' first timestamp; they are 1 ms apart.
 const FIXTURE_TS: i64 = 1_700_000_000_000;
-
-fn s(v: &str) -> StrBytes {
-    StrBytes::from_string(v.to_string())
-}
-fn topic_name(v: &str) -> TopicName {
-    TopicName(s(v))
-}
-fn group_id(v: &str) -> GroupId {
-    GroupId(s(v))
-}
-
-/// A connection to the broker that reconnects after the broker closes it on a failure.
-struct Conn {
-    addr: String,
-    client: Option<RawClient>,
-    correlation: i32,
-}
-
-impl Conn {
-    /// Sends `req` at `version` and decodes the answer at that version, checking the
-    /// correlation id and that the body is read to its end.
-    async fn call<R: Request>(&mut self, req: &R, version: i16) -> Result<R::Response, String> {
-        self.correlation += 1;
-        let correlation = self.correlation;
-        let header = RequestHeader::default()
-            .with_request_api_key(R::KEY)
-            .with_request_api_version(version)
-            .with_correlation_id(correlation)
-            .with_client_id(Some(s("api-versions-matrix")));
-        let mut buf = BytesMut::new();
-        buf.put_i32(0);
-        header
-            .encode(&mut buf, R::header_version(version))
-            .and_then(|()| req.encode(&mut buf, version))
-            .map_err(|e| format!("the test's request does not encode (a test bug): {e}"))?;
-        let len = (buf.len() - 4) as i32;
-        buf[..4].copy_from_slice(&len.to_be_bytes());
-        if self.client.is_none() {
-            self.client = Some(RawClient::connect(&self.addr).await);
-        }
-        let result = self.exchange::<R>(&buf, version, correlation).await;
-        if result.is_err() {
-            // The broker closes the connection after a request it cannot serve.
-            self.client = None;
-        }
-        result
-    }
-
-    async fn exchange<R: Request>(
-        &mut self,
-        frame: &[u8],
-        version: i16,
-        correlation: i32,
-    ) -> Result<R::Response, String> {
-        let client = self.client.as_mut().expect("connected above");
-        client
-            .write_raw(frame)
-            .await
-            .map_err(|e| format!("write failed: {e}"))?;
-        let mut frame = tokio::time::timeout(RESPONSE_DEADLINE, client.read_frame())
-            .await
-            .map_err(|_| format!("no response within {RESPONSE_DEADLINE:?}"))?
-            .ok_or("the broker closed the connection instead of answering")?;
-        let header =
-            ResponseHeader::decode(&mut frame, R::Response::header_version(version))
-                .map_err(|e| format!("response header does not decode: {e}"))?;
-        if header.correlation_id != correlation {
-            return Err(format!(
-                "correlation id {} in the response, {correlation} sent",
-                header.correlation_id
-            ));
-        }
-        let body = R::Response::decode(&mut frame, version)
-            .map_err(|e| format!("response body does not decode: {e}"))?;
-        if !frame.is_empty() {
-            return Err(format!(
-                "{} bytes left over after the response body",
-                frame.len()
-            ));
-        }
-        Ok(body)
-    }
-}
 
 /// Names the fixtures every request refers to.
 struct Fixture {
@@ -130,26 +48,6 @@ struct Fixture {
     run: String,
 }
 
-/// Fails unless `code` is 0.
-fn ok(code: i16, what: &str) -> Result<(), String> {
-    match code {
-        0 => Ok(()),
-        c => Err(format!("{what}: error code {c}")),
-    }
-}
-
-/// Fails unless `code` is `want`.
-fn expect_code(code: i16, want: i16, what: &str) -> Result<(), String> {
-    if code == want {
-        Ok(())
-    } else {
-        Err(format!("{what}: error code {code}, expected {want}"))
-    }
-}
-
-/// UNKNOWN_TOPIC_OR_PARTITION.
-const UNKNOWN_TOPIC: i16 = 3;
-
 /// Sends a valid request for `api` at `version` and checks the answer.
 async fn exercise(c: &mut Conn, fx: &Fixture, api: ApiKey, v: i16) -> Result<(), String> {
     let name = |what: &str| format!("{}-{what}-v{v}", fx.run);
@@ -157,7 +55,9 @@ async fn exercise(c: &mut Conn, fx: &Fixture, api: ApiKey, v: i16) -> Result<(),
     match api {
         ApiKey::Produce => {
             let batch = record_batch(&[b"matrix"], FIXTURE_TS);
-            let resp = c.call(&produce_req(&fx.produce_topic, batch.clone()), v).await?;
+            let resp = c
+                .call(&produce_req(&fx.produce_topic, batch.clone()), v)
+                .await?;
             let p = &resp.responses[0].partition_responses[0];
             ok(p.error_code, "produce")?;
             let resp = c.call(&produce_req(&missing, batch), v).await?;
@@ -184,7 +84,10 @@ async fn exercise(c: &mut Conn, fx: &Fixture, api: ApiKey, v: i16) -> Result<(),
                 let p = &resp.topics[0].partitions[0];
                 ok(p.error_code, &format!("list offsets for timestamp {ts}"))?;
                 if p.offset != want {
-                    return Err(format!("timestamp {ts}: offset {}, expected {want}", p.offset));
+                    return Err(format!(
+                        "timestamp {ts}: offset {}, expected {want}",
+                        p.offset
+                    ));
                 }
             }
             let resp = c.call(&list_offsets_req(&missing, -1, v), v).await?;
@@ -195,7 +98,8 @@ async fn exercise(c: &mut Conn, fx: &Fixture, api: ApiKey, v: i16) -> Result<(),
             )
         }
         ApiKey::Metadata => {
-            let topic = metadata_request::MetadataRequestTopic::default().with_name(Some(topic_name(&fx.topic)));
+            let topic = metadata_request::MetadataRequestTopic::default()
+                .with_name(Some(topic_name(&fx.topic)));
             let req = MetadataRequest::default().with_topics(Some(vec![topic]));
             let resp = c.call(&req, v).await?;
             ok(resp.topics[0].error_code, "metadata")?;
@@ -222,12 +126,19 @@ async fn exercise(c: &mut Conn, fx: &Fixture, api: ApiKey, v: i16) -> Result<(),
             let resp = c.call(&create_topics_req(&name("created")), v).await?;
             ok(resp.topics[0].error_code, "create topic")?;
             let resp = c.call(&create_topics_req("bad name!"), v).await?;
-            expect_code(resp.topics[0].error_code, 17, "create a topic with an illegal name")
+            expect_code(
+                resp.topics[0].error_code,
+                17,
+                "create a topic with an illegal name",
+            )
         }
         ApiKey::DeleteTopics => {
             let doomed = name("deleted");
             let made = c.call(&create_topics_req(&doomed), 7).await?;
-            ok(made.topics[0].error_code, "setup: create the topic to delete")?;
+            ok(
+                made.topics[0].error_code,
+                "setup: create the topic to delete",
+            )?;
             let mut req = DeleteTopicsRequest::default().with_timeout_ms(10_000);
             if v >= 6 {
                 let state = delete_topics_request::DeleteTopicState::default()
@@ -290,7 +201,10 @@ async fn exercise(c: &mut Conn, fx: &Fixture, api: ApiKey, v: i16) -> Result<(),
                 .with_resources(vec![resource])
                 .with_validate_only(true);
             let resp = c.call(&req, v).await?;
-            ok(resp.responses[0].error_code, "alter configs (validate only)")
+            ok(
+                resp.responses[0].error_code,
+                "alter configs (validate only)",
+            )
         }
         ApiKey::IncrementalAlterConfigs => {
             use incremental_alter_configs_request::{AlterConfigsResource, AlterableConfig};
@@ -306,7 +220,10 @@ async fn exercise(c: &mut Conn, fx: &Fixture, api: ApiKey, v: i16) -> Result<(),
                 .with_resources(vec![resource])
                 .with_validate_only(true);
             let resp = c.call(&req, v).await?;
-            ok(resp.responses[0].error_code, "incremental alter configs (validate only)")
+            ok(
+                resp.responses[0].error_code,
+                "incremental alter configs (validate only)",
+            )
         }
         ApiKey::CreatePartitions => {
             use create_partitions_request::CreatePartitionsTopic;
@@ -318,7 +235,10 @@ async fn exercise(c: &mut Conn, fx: &Fixture, api: ApiKey, v: i16) -> Result<(),
                 .with_timeout_ms(10_000)
                 .with_validate_only(true);
             let resp = c.call(&req, v).await?;
-            ok(resp.results[0].error_code, "create partitions (validate only)")
+            ok(
+                resp.results[0].error_code,
+                "create partitions (validate only)",
+            )
         }
         ApiKey::DescribeCluster => {
             let resp = c.call(&DescribeClusterRequest::default(), v).await?;
@@ -335,7 +255,10 @@ async fn exercise(c: &mut Conn, fx: &Fixture, api: ApiKey, v: i16) -> Result<(),
                 .with_partitions(vec![0]);
             let req = DescribeLogDirsRequest::default().with_topics(Some(vec![topic]));
             let resp = c.call(&req, v).await?;
-            let dir = resp.results.first().ok_or("describe log dirs: no log dir")?;
+            let dir = resp
+                .results
+                .first()
+                .ok_or("describe log dirs: no log dir")?;
             ok(dir.error_code, "describe log dirs")
         }
         ApiKey::FindCoordinator => {
@@ -386,8 +309,8 @@ async fn exercise(c: &mut Conn, fx: &Fixture, api: ApiKey, v: i16) -> Result<(),
             let (member, _) = join(c, &group, 9).await?;
             let mut req = LeaveGroupRequest::default().with_group_id(group_id(&group));
             if v >= 3 {
-                let identity = leave_group_request::MemberIdentity::default()
-                    .with_member_id(s(&member));
+                let identity =
+                    leave_group_request::MemberIdentity::default().with_member_id(s(&member));
                 req = req.with_members(vec![identity]);
             } else {
                 req = req.with_member_id(s(&member));
@@ -412,7 +335,9 @@ async fn exercise(c: &mut Conn, fx: &Fixture, api: ApiKey, v: i16) -> Result<(),
             )
         }
         ApiKey::OffsetFetch => {
-            let resp = c.call(&offset_fetch_req(&fx.committed_group, &fx.topic, v), v).await?;
+            let resp = c
+                .call(&offset_fetch_req(&fx.committed_group, &fx.topic, v), v)
+                .await?;
             let (code, offset) = if v >= 8 {
                 let group = resp.groups.first().ok_or("offset fetch v8+: no group")?;
                 ok(group.error_code, "offset fetch group")?;
@@ -425,29 +350,37 @@ async fn exercise(c: &mut Conn, fx: &Fixture, api: ApiKey, v: i16) -> Result<(),
             };
             ok(code, "offset fetch partition")?;
             if offset != 2 {
-                return Err(format!("offset fetch: committed offset {offset}, expected 2"));
+                return Err(format!(
+                    "offset fetch: committed offset {offset}, expected 2"
+                ));
             }
             Ok(())
         }
         ApiKey::ListGroups => {
             let resp = c.call(&ListGroupsRequest::default(), v).await?;
             ok(resp.error_code, "list groups")?;
-            let listed = resp.groups.iter().any(|g| g.group_id.as_str() == fx.committed_group);
+            let listed = resp
+                .groups
+                .iter()
+                .any(|g| g.group_id.as_str() == fx.committed_group);
             if !listed {
                 return Err(format!("list groups: {} missing", fx.committed_group));
             }
             Ok(())
         }
         ApiKey::DescribeGroups => {
-            let req = DescribeGroupsRequest::default()
-                .with_groups(vec![group_id(&fx.committed_group)]);
+            let req =
+                DescribeGroupsRequest::default().with_groups(vec![group_id(&fx.committed_group)]);
             let resp = c.call(&req, v).await?;
             ok(resp.groups[0].error_code, "describe groups")
         }
         ApiKey::DeleteGroups => {
             let group = name("deleted-group");
             let made = c.call(&commit_req(&group, &fx.topic, 1), 8).await?;
-            ok(made.topics[0].partitions[0].error_code, "setup: commit an offset")?;
+            ok(
+                made.topics[0].partitions[0].error_code,
+                "setup: commit an offset",
+            )?;
             let req = DeleteGroupsRequest::default().with_groups_names(vec![group_id(&group)]);
             let resp = c.call(&req, v).await?;
             ok(resp.results[0].error_code, "delete an empty group")
@@ -456,7 +389,10 @@ async fn exercise(c: &mut Conn, fx: &Fixture, api: ApiKey, v: i16) -> Result<(),
             use offset_delete_request::{OffsetDeleteRequestPartition, OffsetDeleteRequestTopic};
             let group = name("offset-delete");
             let made = c.call(&commit_req(&group, &fx.topic, 1), 8).await?;
-            ok(made.topics[0].partitions[0].error_code, "setup: commit an offset")?;
+            ok(
+                made.topics[0].partitions[0].error_code,
+                "setup: commit an offset",
+            )?;
             let topic = OffsetDeleteRequestTopic::default()
                 .with_name(topic_name(&fx.topic))
                 .with_partitions(vec![
@@ -467,7 +403,10 @@ async fn exercise(c: &mut Conn, fx: &Fixture, api: ApiKey, v: i16) -> Result<(),
                 .with_topics(vec![topic]);
             let resp = c.call(&req, v).await?;
             ok(resp.error_code, "offset delete")?;
-            ok(resp.topics[0].partitions[0].error_code, "offset delete partition")
+            ok(
+                resp.topics[0].partitions[0].error_code,
+                "offset delete partition",
+            )
         }
         ApiKey::ConsumerGroupHeartbeat => {
             let group = name("kip848");
@@ -486,12 +425,14 @@ async fn exercise(c: &mut Conn, fx: &Fixture, api: ApiKey, v: i16) -> Result<(),
             }
             let described = c
                 .call(
-                    &ConsumerGroupDescribeRequest::default()
-                        .with_group_ids(vec![group_id(&group)]),
+                    &ConsumerGroupDescribeRequest::default().with_group_ids(vec![group_id(&group)]),
                     1,
                 )
                 .await?;
-            ok(described.groups[0].error_code, "setup check: describe the new group")?;
+            ok(
+                described.groups[0].error_code,
+                "setup check: describe the new group",
+            )?;
             let leave = ConsumerGroupHeartbeatRequest::default()
                 .with_group_id(group_id(&group))
                 .with_member_id(s(&member))
@@ -509,13 +450,19 @@ async fn exercise(c: &mut Conn, fx: &Fixture, api: ApiKey, v: i16) -> Result<(),
                 .with_rebalance_timeout_ms(30_000)
                 .with_subscribed_topic_names(Some(vec![topic_name(&fx.topic)]))
                 .with_topic_partitions(Some(vec![]));
-            ok(c.call(&join, 1).await?.error_code, "setup: join a KIP-848 group")?;
-            let req = ConsumerGroupDescribeRequest::default()
-                .with_group_ids(vec![group_id(&group)]);
+            ok(
+                c.call(&join, 1).await?.error_code,
+                "setup: join a KIP-848 group",
+            )?;
+            let req =
+                ConsumerGroupDescribeRequest::default().with_group_ids(vec![group_id(&group)]);
             let resp = c.call(&req, v).await?;
             ok(resp.groups[0].error_code, "consumer group describe")?;
             if resp.groups[0].members.len() != 1 {
-                return Err(format!("described {} members, expected 1", resp.groups[0].members.len()));
+                return Err(format!(
+                    "described {} members, expected 1",
+                    resp.groups[0].members.len()
+                ));
             }
             Ok(())
         }
@@ -524,140 +471,6 @@ async fn exercise(c: &mut Conn, fx: &Fixture, api: ApiKey, v: i16) -> Result<(),
              `exercise` in tests/api_versions_matrix.rs"
         )),
     }
-}
-
-fn fetch_req(topic: &str, v: i16) -> FetchRequest {
-    use fetch_request::{FetchPartition, FetchTopic};
-    let mut partition = FetchPartition::default()
-        .with_partition(0)
-        .with_fetch_offset(0)
-        .with_partition_max_bytes(1 << 20);
-    if v >= 5 {
-        partition = partition.with_log_start_offset(-1);
-    }
-    let mut req = FetchRequest::default()
-        .with_replica_id(BrokerId(-1))
-        .with_max_wait_ms(0)
-        .with_min_bytes(1)
-        .with_max_bytes(1 << 20)
-        .with_topics(vec![FetchTopic::default()
-            .with_topic(topic_name(topic))
-            .with_partitions(vec![partition])]);
-    if v >= 7 {
-        // A full fetch with no session, as librdkafka and kafka-python send it.
-        req = req.with_session_id(0).with_session_epoch(-1);
-    }
-    req
-}
-
-fn list_offsets_req(topic: &str, timestamp: i64, _v: i16) -> ListOffsetsRequest {
-    use list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
-    ListOffsetsRequest::default()
-        .with_replica_id(BrokerId(-1))
-        .with_topics(vec![ListOffsetsTopic::default()
-            .with_name(topic_name(topic))
-            .with_partitions(vec![ListOffsetsPartition::default()
-                .with_partition_index(0)
-                .with_timestamp(timestamp)])])
-}
-
-fn create_topics_req(name: &str) -> CreateTopicsRequest {
-    use create_topics_request::CreatableTopic;
-    CreateTopicsRequest::default()
-        .with_timeout_ms(10_000)
-        .with_topics(vec![CreatableTopic::default()
-            .with_name(topic_name(name))
-            .with_num_partitions(1)
-            .with_replication_factor(1)])
-}
-
-fn commit_req(group: &str, topic: &str, offset: i64) -> OffsetCommitRequest {
-    use offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
-    OffsetCommitRequest::default()
-        .with_group_id(group_id(group))
-        .with_generation_id_or_member_epoch(-1)
-        .with_topics(vec![OffsetCommitRequestTopic::default()
-            .with_name(topic_name(topic))
-            .with_partitions(vec![OffsetCommitRequestPartition::default()
-                .with_partition_index(0)
-                .with_committed_offset(offset)
-                .with_committed_metadata(Some(s("matrix")))])])
-}
-
-fn offset_fetch_req(group: &str, topic: &str, v: i16) -> OffsetFetchRequest {
-    use offset_fetch_request::{OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics};
-    if v >= 8 {
-        let topics = OffsetFetchRequestTopics::default()
-            .with_name(topic_name(topic))
-            .with_partition_indexes(vec![0]);
-        let mut g = OffsetFetchRequestGroup::default()
-            .with_group_id(group_id(group))
-            .with_topics(Some(vec![topics]));
-        if v >= 9 {
-            g = g.with_member_epoch(-1);
-        }
-        OffsetFetchRequest::default().with_groups(vec![g])
-    } else {
-        let topics = OffsetFetchRequestTopic::default()
-            .with_name(topic_name(topic))
-            .with_partition_indexes(vec![0]);
-        OffsetFetchRequest::default()
-            .with_group_id(group_id(group))
-            .with_topics(Some(vec![topics]))
-    }
-}
-
-/// Joins `group` alone at `version` (again with the member id from v4, which first answers
-/// MEMBER_ID_REQUIRED); returns the member id and generation.
-async fn join(c: &mut Conn, group: &str, version: i16) -> Result<(String, i32), String> {
-    let protocol = join_group_request::JoinGroupRequestProtocol::default()
-        .with_name(s("range"))
-        .with_metadata(Bytes::from_static(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
-    let mut req = JoinGroupRequest::default()
-        .with_group_id(group_id(group))
-        .with_session_timeout_ms(30_000)
-        .with_protocol_type(s("consumer"))
-        .with_protocols(vec![protocol]);
-    if version >= 1 {
-        req = req.with_rebalance_timeout_ms(30_000);
-    }
-    let mut resp = c.call(&req, version).await?;
-    if version >= 4 {
-        expect_code(resp.error_code, 79, "first join from v4 (MEMBER_ID_REQUIRED)")?;
-        req = req.with_member_id(resp.member_id.clone());
-        resp = c.call(&req, version).await?;
-    }
-    ok(resp.error_code, &format!("join group at v{version}"))?;
-    if resp.leader != resp.member_id || resp.members.len() != 1 {
-        return Err(format!("a lone member should lead its group: {resp:?}"));
-    }
-    Ok((resp.member_id.to_string(), resp.generation_id))
-}
-
-fn sync_req(group: &str, member: &str, generation: i32, v: i16) -> SyncGroupRequest {
-    let assignment = sync_group_request::SyncGroupRequestAssignment::default()
-        .with_member_id(s(member))
-        .with_assignment(Bytes::from_static(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
-    let mut req = SyncGroupRequest::default()
-        .with_group_id(group_id(group))
-        .with_generation_id(generation)
-        .with_member_id(s(member))
-        .with_assignments(vec![assignment]);
-    if v >= 5 {
-        req = req
-            .with_protocol_type(Some(s("consumer")))
-            .with_protocol_name(Some(s("range")));
-    }
-    req
-}
-
-/// Leaves `group` at the newest version, so groups do not linger into later cases.
-async fn leave(c: &mut Conn, group: &str, member: &str) -> Result<(), String> {
-    let identity = leave_group_request::MemberIdentity::default().with_member_id(s(member));
-    let req = LeaveGroupRequest::default()
-        .with_group_id(group_id(group))
-        .with_members(vec![identity]);
-    ok(c.call(&req, 5).await?.error_code, "cleanup: leave group")
 }
 
 /// The APIs and version ranges the broker advertises, asked over TCP as a client would.
@@ -683,10 +496,15 @@ async fn fixture(bootstrap: &str, c: &mut Conn) -> Fixture {
     };
     create_topic(bootstrap, &fx.topic, 1, &[]).await;
     create_topic(bootstrap, &fx.produce_topic, 1, &[]).await;
-    let values: Vec<Vec<u8>> = (0..FIXTURE_RECORDS).map(|i| format!("r{i}").into_bytes()).collect();
+    let values: Vec<Vec<u8>> = (0..FIXTURE_RECORDS)
+        .map(|i| format!("r{i}").into_bytes())
+        .collect();
     let values: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
     let resp = c
-        .call(&produce_req(&fx.topic, record_batch(&values, FIXTURE_TS)), 9)
+        .call(
+            &produce_req(&fx.topic, record_batch(&values, FIXTURE_TS)),
+            9,
+        )
         .await
         .expect("setup: produce the fixture records");
     assert_eq!(resp.responses[0].partition_responses[0].error_code, 0);
@@ -708,13 +526,18 @@ async fn every_advertised_api_and_version_answers_at_that_version() {
         correlation: 0,
     };
     let apis = advertised(&mut c).await;
-    assert!(apis.len() > 20, "suspiciously few APIs advertised: {apis:?}");
+    assert!(
+        apis.len() > 20,
+        "suspiciously few APIs advertised: {apis:?}"
+    );
     let fx = fixture(&bootstrap, &mut c).await;
     let mut failures = Vec::new();
     let mut cases = 0;
     for &(key, min, max) in &apis {
         let Ok(api) = ApiKey::try_from(key) else {
-            failures.push(format!("API key {key} is advertised but Kafka defines no such API"));
+            failures.push(format!(
+                "API key {key} is advertised but Kafka defines no such API"
+            ));
             continue;
         };
         for v in min..=max {
@@ -778,4 +601,52 @@ async fn api_versions_newer_than_served_gets_a_v0_answer() {
     assert_eq!(resp.error_code, 35, "UNSUPPORTED_VERSION");
     assert!(!resp.api_keys.is_empty());
     broker.shutdown().await;
+}
+
+/// The README's "Supported Kafka APIs" table lists exactly what ApiVersions advertises, by
+/// name, key and version range.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_table_matches_api_versions() {
+    let readme =
+        std::fs::read_to_string(common::python::repo_root().join("README.md")).expect("README.md");
+    let section = readme
+        .split("\n## ")
+        .find(|s| s.starts_with("Supported Kafka APIs"))
+        .expect("a 'Supported Kafka APIs' section in README.md");
+    let mut documented: Vec<(String, i16, i16, i16)> = section
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| API "))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let (name, key, versions) = (cells[1], cells[2], cells[3]);
+            let (min, max) = versions.split_once('–').unwrap_or((versions, versions));
+            let num = |v: &str| {
+                v.parse::<i16>()
+                    .unwrap_or_else(|_| panic!("README row {l:?}"))
+            };
+            (name.to_string(), num(key), num(min), num(max))
+        })
+        .collect();
+    documented.sort_by_key(|d| d.1);
+
+    let broker = broker().await;
+    let mut c = Conn {
+        addr: broker.bootstrap_servers(),
+        client: None,
+        correlation: 0,
+    };
+    let mut advertised: Vec<(String, i16, i16, i16)> = advertised(&mut c)
+        .await
+        .into_iter()
+        .map(|(key, min, max)| {
+            let name = ApiKey::try_from(key).map_or_else(|_| key.to_string(), |k| format!("{k:?}"));
+            (name, key, min, max)
+        })
+        .collect();
+    advertised.sort_by_key(|a| a.1);
+    broker.shutdown().await;
+    assert_eq!(
+        documented, advertised,
+        "README.md's API table (left) differs from what ApiVersions advertises (right)"
+    );
 }

@@ -58,7 +58,10 @@ async fn old_python() -> PathBuf {
             if python.exists() {
                 Ok(python)
             } else {
-                Err(format!("python-env.sh old succeeded but {} is missing", python.display()))
+                Err(format!(
+                    "python-env.sh old succeeded but {} is missing",
+                    python.display()
+                ))
             }
         })
         .clone()
@@ -76,7 +79,8 @@ async fn kcat() -> PathBuf {
     let result = tokio::task::spawn_blocking(|| {
         TOOL.get_or_init(|| {
             run_setup_script("client-tools.sh", &[])?;
-            find_on_path("kcat").ok_or_else(|| "client-tools.sh succeeded but kcat is not on PATH".into())
+            find_on_path("kcat")
+                .ok_or_else(|| "client-tools.sh succeeded but kcat is not on PATH".into())
         })
         .clone()
     })
@@ -104,7 +108,11 @@ async fn run(program: &Path, args: &[&str], bootstrap: &str, stdin: Option<&str>
         .env("BOOTSTRAP", bootstrap)
         .env("PYTHONIOENCODING", "utf-8")
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -117,7 +125,12 @@ async fn run(program: &Path, args: &[&str], bootstrap: &str, stdin: Option<&str>
     }
     let out = tokio::time::timeout(PROGRAM_TIMEOUT, child.wait_with_output())
         .await
-        .unwrap_or_else(|_| panic!("{} {args:?} did not finish within {PROGRAM_TIMEOUT:?}", program.display()))
+        .unwrap_or_else(|_| {
+            panic!(
+                "{} {args:?} did not finish within {PROGRAM_TIMEOUT:?}",
+                program.display()
+            )
+        })
         .expect("wait for the program");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
@@ -160,7 +173,10 @@ async fn python_client_story(script: &str, prefix: &str, want_version: &str) {
     assert_eq!(lines(&out), [want_version], "the old client's version");
 
     let out = py(args(&["admin", &topic, "1"])).await;
-    assert_eq!(lines(&out), [format!("CREATED {topic}"), format!("TOPIC {topic} 1")]);
+    assert_eq!(
+        lines(&out),
+        [format!("CREATED {topic}"), format!("TOPIC {topic} 1")]
+    );
 
     let out = py(args(&["produce", &topic, "10", &BASE_TS.to_string()])).await;
     assert_eq!(lines(&out), ["PRODUCED 10"]);
@@ -177,7 +193,12 @@ async fn python_client_story(script: &str, prefix: &str, want_version: &str) {
     assert_eq!(lines(&second), want, "second run resumes after the commit");
 
     // Records are 10 ms apart: the first at or after BASE_TS + 45 is offset 5.
-    let out = py(args(&["offsets_for_times", &topic, &(BASE_TS + 45).to_string()])).await;
+    let out = py(args(&[
+        "offsets_for_times",
+        &topic,
+        &(BASE_TS + 45).to_string(),
+    ]))
+    .await;
     let found = lines(&out);
     assert!(
         found.len() == 1 && found[0].starts_with("OFFSET 5"),
@@ -251,13 +272,26 @@ async fn debian_kcat_produces_consumes_in_a_group_and_finds_offsets_by_time() {
 
     let produce = |input: String| {
         let (kcat, bs, topic) = (kcat.clone(), bs.clone(), topic.clone());
-        async move { run(&kcat, &["-b", &bs, "-P", "-t", &topic, "-p", "0"], &bs, Some(&input)).await }
+        async move {
+            run(
+                &kcat,
+                &["-b", &bs, "-P", "-t", &topic, "-p", "0"],
+                &bs,
+                Some(&input),
+            )
+            .await
+        }
     };
     produce((0..5).map(|i| format!("k{i}\n")).collect()).await;
     // Every record of the first batch was stamped before kcat exited; those of the second
     // batch are stamped once the clock has passed `middle`.
     let middle = now_ms() + 1;
-    eventually("the clock to pass the middle timestamp", Duration::from_secs(5), || now_ms() > middle).await;
+    eventually(
+        "the clock to pass the middle timestamp",
+        Duration::from_secs(5),
+        || now_ms() > middle,
+    )
+    .await;
     produce((5..10).map(|i| format!("k{i}\n")).collect()).await;
 
     let consume = |count: usize| {
@@ -265,8 +299,17 @@ async fn debian_kcat_produces_consumes_in_a_group_and_finds_offsets_by_time() {
         async move {
             let count = count.to_string();
             let args = [
-                "-b", &bs, "-G", &group, "-X", "auto.offset.reset=earliest", "-c", &count,
-                "-f", "%p %o %s\n", &topic,
+                "-b",
+                &bs,
+                "-G",
+                &group,
+                "-X",
+                "auto.offset.reset=earliest",
+                "-c",
+                &count,
+                "-f",
+                "%p %o %s\n",
+                &topic,
             ];
             run(&kcat, &args, &bs, None).await
         }
@@ -281,11 +324,17 @@ async fn debian_kcat_produces_consumes_in_a_group_and_finds_offsets_by_time() {
 
     let query = format!("{topic}:0:{middle}");
     let out = run(&kcat, &["-b", &bs, "-Q", "-t", &query], &bs, None).await;
-    assert_eq!(lines(&out), [format!("{topic} [0] offset 5")], "kcat -Q {query}");
+    assert_eq!(
+        lines(&out),
+        [format!("{topic} [0] offset 5")],
+        "kcat -Q {query}"
+    );
     let start = format!("s@{middle}");
     let out = run(
         &kcat,
-        &["-b", &bs, "-C", "-t", &topic, "-p", "0", "-o", &start, "-c", "1", "-f", "%o %s\n"],
+        &[
+            "-b", &bs, "-C", "-t", &topic, "-p", "0", "-o", &start, "-c", "1", "-f", "%o %s\n",
+        ],
         &bs,
         None,
     )

@@ -76,7 +76,11 @@ impl Route {
     }
 
     /// Decodes `body` at the context's version, runs the handler, encodes the response.
-    pub(super) fn serve<'a>(&self, ctx: &'a RequestContext<'a>, body: Bytes) -> BoxFuture<'a, Served> {
+    pub(super) fn serve<'a>(
+        &self,
+        ctx: &'a RequestContext<'a>,
+        body: Bytes,
+    ) -> BoxFuture<'a, Served> {
         (self.serve)(ctx, body)
     }
 }

@@ -119,8 +119,8 @@ pub fn decode_header(
 ) -> Result<Framed, ProtocolError> {
     let prefix = RequestPrefix::peek(&frame).ok_or(ProtocolError::TooShort(frame.len()))?;
     let version = prefix.api_version;
-    let api = ApiKey::try_from(prefix.api_key)
-        .map_err(|_| ProtocolError::UnknownApi(prefix.api_key))?;
+    let api =
+        ApiKey::try_from(prefix.api_key).map_err(|_| ProtocolError::UnknownApi(prefix.api_key))?;
     let (min, max) = served(api).ok_or(ProtocolError::UnsupportedApi(api))?;
     if api == ApiKey::ApiVersions && version > max {
         return Ok(Framed::ApiVersionsTooNew {
@@ -282,9 +282,14 @@ mod tests {
         assert_eq!(p.api_name(), "ListOffsets");
         // A client id longer than the frame, a null one, an unknown key: still a prefix.
         let p = RequestPrefix::peek(&frame(999, 0, &[0, 50, b'x'])).unwrap();
-        assert_eq!((p.client_id.as_deref(), p.api_name().as_str()), (None, "unknown"));
         assert_eq!(
-            RequestPrefix::peek(&frame(3, 0, &[0xff, 0xff])).unwrap().client_id,
+            (p.client_id.as_deref(), p.api_name().as_str()),
+            (None, "unknown")
+        );
+        assert_eq!(
+            RequestPrefix::peek(&frame(3, 0, &[0xff, 0xff]))
+                .unwrap()
+                .client_id,
             None
         );
         assert_eq!(RequestPrefix::peek(&[0, 1, 0]), None);
