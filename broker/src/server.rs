@@ -201,7 +201,6 @@ async fn serve_connection(
             Ok(Some(response)) => writer.write_all(&response).await?,
             Ok(None) => {}
             Err(e) => {
-                tracing::warn!(error = %e, "closing connection after a bad request");
                 writer.flush().await?;
                 return Err(e.into());
             }

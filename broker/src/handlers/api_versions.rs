@@ -1,4 +1,4 @@
-//! ApiVersions: the APIs and version ranges this broker serves.
+//! ApiVersions: the APIs and version ranges this broker serves, read from the route table.
 
 use bytes::{BufMut, BytesMut};
 use kafka_protocol::error::ResponseError;
@@ -6,15 +6,15 @@ use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::{ApiVersionsRequest, ApiVersionsResponse};
 use kafka_protocol::protocol::Encodable;
 
-use super::RequestContext;
-use crate::protocol::versions::SUPPORTED;
+use super::{RequestContext, ROUTES};
 
 fn api_keys() -> Vec<ApiVersion> {
-    SUPPORTED
+    ROUTES
         .iter()
-        .map(|&(key, lo, hi)| {
+        .map(|route| {
+            let (lo, hi) = route.versions();
             ApiVersion::default()
-                .with_api_key(key as i16)
+                .with_api_key(route.api_key())
                 .with_min_version(lo)
                 .with_max_version(hi)
         })

@@ -18,6 +18,9 @@ const MAX_TIMESTAMP: i64 = -3;
 /// Handles a ListOffsets request.
 pub async fn handle(ctx: &RequestContext<'_>, req: ListOffsetsRequest) -> ListOffsetsResponse {
     let topics = &ctx.state.topics;
+    // The leader epoch exists from v4; older versions must leave it at its default (-1) or
+    // the response does not encode (librdkafka 2.0 and kafka-python 2.0 ask v1 and v2).
+    let leader_epoch = if ctx.version >= 4 { 0 } else { -1 };
     let responses = req
         .topics
         .into_iter()
@@ -31,7 +34,7 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ListOffsetsRequest) -> ListOf
                         .with_partition_index(p.partition_index)
                         .with_timestamp(-1)
                         .with_offset(-1)
-                        .with_leader_epoch(0);
+                        .with_leader_epoch(leader_epoch);
                     match topic.as_ref().and_then(|t| t.partition(p.partition_index)) {
                         None => r.error_code = ResponseError::UnknownTopicOrPartition.code(),
                         Some(partition) => match lookup(&partition.log(), p.timestamp) {

@@ -1,5 +1,7 @@
-//! The Kafka wire protocol glue: size-prefixed frames in, decoded requests to the handlers,
-//! encoded responses out. No I/O policy lives here beyond reading one frame.
+//! The Kafka wire protocol glue: size-prefixed frames in, request headers and bodies decoded,
+//! encoded responses out. No I/O policy lives here beyond reading one frame, and no broker
+//! state: which APIs and versions are served is the caller's table (`handlers::ROUTES`), so
+//! this layer can be fuzzed and property-tested on its own.
 //!
 //! A frame is a big-endian `i32` length followed by that many bytes: a request header
 //! (API key, version, correlation id, client id, tagged fields from the flexible versions)
@@ -7,7 +9,8 @@
 
 pub mod frame;
 pub mod request;
-pub mod versions;
 
 pub use frame::{read_frame, FrameError};
-pub use request::{decode, encode_response, Decoded, ProtocolError, Request};
+pub use request::{
+    decode_body, decode_header, encode_response, Framed, ProtocolError, RequestPrefix,
+};
