@@ -25,6 +25,7 @@
 //! |     57 | recordsCount         | i32  |
 //! |     61 | records …            |      |
 
+pub use super::compression::COMPRESSION_MASK;
 use super::compression::Compression;
 use super::error::LogError;
 
@@ -32,8 +33,6 @@ use super::error::LogError;
 pub const HEADER_SIZE: usize = 61;
 /// Bytes before `batchLength` counts: baseOffset (8) + batchLength (4).
 pub const LOG_OVERHEAD: usize = 12;
-/// Mask of the compression codec bits in the attributes.
-pub const COMPRESSION_MASK: i16 = 0x07;
 /// Byte offset of the CRC field.
 const CRC_OFFSET: usize = 17;
 /// Byte offset where the CRC-covered bytes start (the attributes field).

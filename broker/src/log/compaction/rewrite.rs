@@ -15,7 +15,7 @@ use crate::log::batch::{
 };
 use crate::log::compression::{compress, is_xerial, Compression};
 use crate::log::error::LogError;
-use crate::log::partition::MAX_DECOMPRESSED_BATCH_BYTES;
+use crate::log::compression::MAX_DECOMPRESSED_BATCH_BYTES;
 use crate::log::record::{decode_records, Record, RecordIter};
 
 /// Kafka's "no timestamp".
