@@ -102,7 +102,7 @@ mod scan;
 mod segment;
 #[cfg(test)]
 #[allow(clippy::expect_used, clippy::unwrap_used)] // Test helpers may panic on failure.
-mod testutil;
+pub(crate) mod testutil;
 
 pub use batch::{BatchHeader, BatchIter};
 pub use compaction::{
@@ -113,6 +113,6 @@ pub use compression::Compression;
 pub use config::{AppendOutcome, LogConfig};
 pub use error::LogError;
 pub use compression::MAX_DECOMPRESSED_BATCH_BYTES;
-pub(crate) use fsio::{sync_dir, write_atomic};
+pub(crate) use fsio::write_atomic;
 pub use partition::{FlushPlan, PartitionLog};
 pub use record::{Record, RecordHeader, RecordIter};

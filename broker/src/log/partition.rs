@@ -258,16 +258,24 @@ impl PartitionLog {
             records: self.unflushed_records,
             first_unflushed_ms: self.first_unflushed_ms,
         };
+        let mut failed = None;
         for segment in &mut self.segments {
             if segment.needs_sync() {
                 match segment.take_sync() {
                     Ok(sync) => plan.segments.push((segment.base_offset(), sync)),
                     Err(e) => {
-                        self.flush_failed(plan);
-                        return Err(e);
+                        failed = Some(e);
+                        break;
                     }
                 }
             }
+        }
+        if let Some(e) = failed {
+            // Nothing was counted as flushed yet but the segments already taken.
+            plan.records = 0;
+            plan.first_unflushed_ms = None;
+            self.flush_failed(plan);
+            return Err(e);
         }
         if self.dir_unsynced {
             plan.dir = Some(self.dir.clone());

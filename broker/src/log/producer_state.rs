@@ -19,7 +19,7 @@ use std::path::Path;
 
 use super::batch::{increment_sequence, BatchHeader};
 use super::fsio::write_file_atomically;
-use super::error::{IoContext, LogError};
+use super::error::LogError;
 
 /// How many recent batches per producer are remembered for duplicate detection (Kafka's
 /// `max.in.flight.requests.per.connection` limit for idempotence).

@@ -664,20 +664,7 @@ impl Segment {
         self.idx.times.persist(false)
     }
 
-    /// Writes pending index entries and fsyncs the log and index files if anything changed.
-    ///
-    /// # Errors
-    /// [`LogError::Io`] on a write or sync failure.
-    pub fn sync(&mut self) -> Result<(), LogError> {
-        let pending = self.take_sync()?;
-        if let Err(e) = pending.run() {
-            self.mark_unsynced();
-            return Err(e);
-        }
-        Ok(())
-    }
-
-    /// The first half of [`sync`](Self::sync), for the caller that holds a lock: writes the
+    /// Prepares a sync for a caller that holds a lock: writes the
     /// pending index entries (page cache only, no fsync) and returns what is left to fsync,
     /// counting it as synced. The caller runs [`SegmentSync::run`] after releasing its lock
     /// and calls [`mark_unsynced`](Self::mark_unsynced) if that fails.
