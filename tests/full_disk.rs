@@ -125,7 +125,10 @@ async fn a_full_disk_is_reported_once_and_clears_by_itself() {
         }
         acked += 1;
     }
-    assert_eq!(code, KAFKA_STORAGE_ERROR, "after {acked} acknowledged records");
+    assert_eq!(
+        code, KAFKA_STORAGE_ERROR,
+        "after {acked} acknowledged records"
+    );
     assert!(acked > 0, "some records fit before the disk filled");
     for _ in 0..10 {
         assert_eq!(
@@ -142,15 +145,29 @@ async fn a_full_disk_is_reported_once_and_clears_by_itself() {
         .unwrap()
         .partition(0)
         .unwrap();
-    assert_eq!(part.log_end_offset(), acked, "only acknowledged records are in the log");
+    assert_eq!(
+        part.log_end_offset(),
+        acked,
+        "only acknowledged records are in the log"
+    );
     assert!(part.storage_failed());
     let (dir_error, _) = log_dir_error(&mut client).await;
-    assert_eq!(dir_error, KAFKA_STORAGE_ERROR, "DescribeLogDirs reports the full disk");
-    assert_eq!(logs.count(FAILURE_LINE), 1, "logged once, not once per request");
+    assert_eq!(
+        dir_error, KAFKA_STORAGE_ERROR,
+        "DescribeLogDirs reports the full disk"
+    );
+    assert_eq!(
+        logs.count(FAILURE_LINE),
+        1,
+        "logged once, not once per request"
+    );
     let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
     let line = logged.lines().find(|l| l.contains(FAILURE_LINE)).unwrap();
     assert!(line.contains("free_bytes="), "{line}");
-    assert!(line.contains(&topic) && line.contains(".log"), "names the path: {line}");
+    assert!(
+        line.contains(&topic) && line.contains(".log"),
+        "names the path: {line}"
+    );
 
     // Space returns: the next produce succeeds without a restart.
     std::fs::remove_file(&filler).unwrap();
@@ -161,7 +178,10 @@ async fn a_full_disk_is_reported_once_and_clears_by_itself() {
             break;
         }
         assert_eq!(code, KAFKA_STORAGE_ERROR);
-        assert!(Instant::now() < deadline, "produce did not recover after space returned");
+        assert!(
+            Instant::now() < deadline,
+            "produce did not recover after space returned"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(part.log_end_offset(), acked + 1);

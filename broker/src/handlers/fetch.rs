@@ -112,10 +112,11 @@ async fn read_all(
     max_bytes: i32,
     read_committed: bool,
 ) -> (FetchResponse, i64, bool) {
-    let needs_disk = targets
-        .iter()
-        .flat_map(|t| t.partitions.iter())
-        .any(|t| t.partition.as_ref().is_some_and(|p| without_io(p, t.fetch_offset).is_none()));
+    let needs_disk = targets.iter().flat_map(|t| t.partitions.iter()).any(|t| {
+        t.partition
+            .as_ref()
+            .is_some_and(|p| without_io(p, t.fetch_offset).is_none())
+    });
     if !needs_disk {
         return read_pass(targets, max_bytes, read_committed, &mut |t, limit| {
             let p = t.partition.as_ref()?;

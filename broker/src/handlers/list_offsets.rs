@@ -24,23 +24,23 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ListOffsetsRequest) -> ListOf
         let topic = topics.get(&t.name);
         let mut partitions = Vec::with_capacity(t.partitions.len());
         for p in t.partitions {
-                    let mut r = ListOffsetsPartitionResponse::default()
-                        .with_partition_index(p.partition_index)
-                        .with_timestamp(-1)
-                        .with_offset(-1)
-                        .with_leader_epoch(0);
-                    match topic.as_ref().and_then(|t| t.partition(p.partition_index)) {
-                        None => r.error_code = ResponseError::UnknownTopicOrPartition.code(),
-                        Some(partition) => match lookup(&partition, p.timestamp).await {
-                            Ok(Some((offset, ts))) => {
-                                r.offset = offset;
-                                r.timestamp = ts;
-                            }
-                            Ok(None) => {}
-                            Err(e) => r.error_code = log_error_code(&e).code(),
-                        },
+            let mut r = ListOffsetsPartitionResponse::default()
+                .with_partition_index(p.partition_index)
+                .with_timestamp(-1)
+                .with_offset(-1)
+                .with_leader_epoch(0);
+            match topic.as_ref().and_then(|t| t.partition(p.partition_index)) {
+                None => r.error_code = ResponseError::UnknownTopicOrPartition.code(),
+                Some(partition) => match lookup(&partition, p.timestamp).await {
+                    Ok(Some((offset, ts))) => {
+                        r.offset = offset;
+                        r.timestamp = ts;
                     }
-                    partitions.push(r);
+                    Ok(None) => {}
+                    Err(e) => r.error_code = log_error_code(&e).code(),
+                },
+            }
+            partitions.push(r);
         }
         responses.push(
             ListOffsetsTopicResponse::default()

@@ -25,8 +25,8 @@
 //! |     57 | recordsCount         | i32  |
 //! |     61 | records …            |      |
 
-pub use super::compression::COMPRESSION_MASK;
 use super::compression::Compression;
+pub use super::compression::COMPRESSION_MASK;
 use super::error::LogError;
 
 /// Size of the v2 batch header in bytes; the records start here.

@@ -110,9 +110,9 @@ pub use compaction::{
     CLEANER_CHECKPOINT_FILE, COMPACTION_RETRY_BACKOFF_MS,
 };
 pub use compression::Compression;
+pub use compression::MAX_DECOMPRESSED_BATCH_BYTES;
 pub use config::{AppendOutcome, LogConfig};
 pub use error::LogError;
-pub use compression::MAX_DECOMPRESSED_BATCH_BYTES;
 pub(crate) use fsio::write_atomic;
 pub use partition::{FlushPlan, PartitionLog};
 pub use record::{Record, RecordHeader, RecordIter};

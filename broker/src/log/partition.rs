@@ -14,14 +14,13 @@ use bytes::Bytes;
 use super::batch::{validate_produced, BatchHeader, BatchIter};
 use super::cleaner_checkpoint::CompactionState;
 use super::compression::MAX_DECOMPRESSED_BATCH_BYTES;
-use super::record::require_keys;
 use super::config::{AppendOutcome, LogConfig};
 use super::error::LogError;
-use super::producer_state::{AppendPlan, ProducerStateManager};
 use super::fsio::sync_dir;
 use super::index::remove_if_exists;
+use super::producer_state::{AppendPlan, ProducerStateManager};
+use super::record::require_keys;
 use super::segment::{Segment, SegmentSync};
-
 
 /// Present only between a clean [`PartitionLog::close`] and the next open.
 pub(super) const CLEAN_SHUTDOWN_FILE: &str = "clean-shutdown";

@@ -18,8 +18,8 @@ use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 
 use super::batch::{increment_sequence, BatchHeader};
-use super::fsio::write_file_atomically;
 use super::error::LogError;
+use super::fsio::write_file_atomically;
 
 /// How many recent batches per producer are remembered for duplicate detection (Kafka's
 /// `max.in.flight.requests.per.connection` limit for idempotence).

@@ -14,9 +14,9 @@ use super::cleaner_checkpoint::{CleanerCheckpoint, CompactionState};
 use super::compaction::CLEANED_SUFFIX;
 use super::config::LogConfig;
 use super::error::{IoContext, LogError};
+use super::fsio::{sync_dir, write_file_atomically};
 use super::index::remove_if_exists;
 use super::partition::PartitionLog;
-use super::fsio::{sync_dir, write_file_atomically};
 use super::producer_state::ProducerStateManager;
 use super::segment::Segment;
 

@@ -672,7 +672,9 @@ impl Segment {
     /// # Errors
     /// [`LogError::Io`] if an index file cannot be written.
     pub fn take_sync(&mut self) -> Result<SegmentSync, LogError> {
-        let log = self.unsynced.then(|| (self.path.clone(), self.file.clone()));
+        let log = self
+            .unsynced
+            .then(|| (self.path.clone(), self.file.clone()));
         self.unsynced = false;
         let mut indexes = Vec::with_capacity(2);
         indexes.extend(self.idx.offsets.take_unsynced()?);

@@ -150,6 +150,9 @@ mod tests {
             .run(|| -> u32 { panic!("disk on fire") })
             .await
             .unwrap_err();
-        assert!(matches!(&err, IoTaskError::Panicked(m) if m.contains("disk on fire")), "{err}");
+        assert!(
+            matches!(&err, IoTaskError::Panicked(m) if m.contains("disk on fire")),
+            "{err}"
+        );
     }
 }

@@ -16,10 +16,10 @@ use std::sync::{Arc, RwLock};
 use kafka_protocol::error::ResponseError;
 use uuid::Uuid;
 
-use crate::error::BrokerError;
-use crate::log::{LogConfig, PartitionLog};
 /// Kept here for callers from before the clock had its own module; use [`crate::clock`].
 pub use crate::clock::now_ms;
+use crate::error::BrokerError;
+use crate::log::{LogConfig, PartitionLog};
 pub use config::TopicConfig;
 pub use io::{task_failed, BlockingIo, IoTaskError, IO_CONCURRENCY};
 pub use partition::{free_bytes, CompactionPass, Partition, ReadOutcome};
@@ -171,7 +171,13 @@ impl Topic {
             ));
         }
         for index in current..total {
-            parts.push(open_partition(&self.name, &self.dir, index, log_config.clone(), &self.io)?);
+            parts.push(open_partition(
+                &self.name,
+                &self.dir,
+                index,
+                log_config.clone(),
+                &self.io,
+            )?);
         }
         drop(parts);
         self.persist()?;

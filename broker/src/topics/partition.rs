@@ -34,9 +34,7 @@ use bytes::Bytes;
 
 use super::io::{BlockingIo, IoTaskError};
 use crate::clock::now_ms;
-use crate::log::{
-    AppendOutcome, BatchIter, InstallOutcome, LogConfig, LogError, PartitionLog,
-};
+use crate::log::{AppendOutcome, BatchIter, InstallOutcome, LogConfig, LogError, PartitionLog};
 
 /// What a read returns: stored batches and the offsets they were read against.
 #[derive(Debug, Clone, Default)]
@@ -193,7 +191,11 @@ impl Partition {
     ///
     /// # Errors
     /// [`LogError::OffsetOutOfRange`], read errors.
-    pub async fn read(self: &Arc<Self>, offset: i64, max_bytes: usize) -> Result<ReadOutcome, LogError> {
+    pub async fn read(
+        self: &Arc<Self>,
+        offset: i64,
+        max_bytes: usize,
+    ) -> Result<ReadOutcome, LogError> {
         let me = self.clone();
         self.blocking(move || me.read_blocking(offset, max_bytes))
             .await?
@@ -231,7 +233,10 @@ impl Partition {
     ///
     /// # Errors
     /// Read and decompression errors.
-    pub async fn offset_for_timestamp(self: &Arc<Self>, ts: i64) -> Result<Option<(i64, i64)>, LogError> {
+    pub async fn offset_for_timestamp(
+        self: &Arc<Self>,
+        ts: i64,
+    ) -> Result<Option<(i64, i64)>, LogError> {
         let me = self.clone();
         self.blocking(move || me.lock().log.offset_for_timestamp(ts))
             .await?
@@ -391,8 +396,6 @@ impl Partition {
         })
     }
 
-
-
     /// One flush, serialised with the partition's other flushes: takes the plan under the
     /// log lock, fsyncs without it, then publishes what it made durable. With `due_at`, only
     /// if the flush policy's time limit has passed. `held` says the caller counted itself in
@@ -469,8 +472,7 @@ impl Partition {
         if self.storage_failed.swap(true, Ordering::AcqRel) {
             return;
         }
-        let free = free_bytes(&self.dir)
-            .map_or_else(|| "unknown".to_string(), |b| b.to_string());
+        let free = free_bytes(&self.dir).map_or_else(|| "unknown".to_string(), |b| b.to_string());
         tracing::error!(
             topic = %self.topic,
             partition = self.index,
@@ -581,8 +583,15 @@ mod tests {
         }
         offsets.sort_unstable();
         assert_eq!(offsets, (0..40).collect::<Vec<i64>>());
-        assert_eq!(p.log_end_offset(), 40, "every acknowledged append is visible");
-        assert!(p.lock().log.segment_count() > 1, "segments rolled meanwhile");
+        assert_eq!(
+            p.log_end_offset(),
+            40,
+            "every acknowledged append is visible"
+        );
+        assert!(
+            p.lock().log.segment_count() > 1,
+            "segments rolled meanwhile"
+        );
         assert!(!p.lock().log.flush_due(NOW), "nothing left unflushed");
         let read = p.read(0, 1 << 20).await.unwrap();
         assert_eq!(read.high_watermark, 40);
@@ -605,7 +614,10 @@ mod tests {
             .collect();
         assert_eq!(offsets, vec![0], "batches past the high watermark are cut");
         let at_end = p.read(2, 1 << 20).await.unwrap();
-        assert!(at_end.records.is_empty(), "written but not visible: empty, not an error");
+        assert!(
+            at_end.records.is_empty(),
+            "written but not visible: empty, not an error"
+        );
         assert!(matches!(
             p.read(4, 10).await,
             Err(LogError::OffsetOutOfRange { .. })
@@ -632,7 +644,10 @@ mod tests {
         assert_eq!(p.delete_records(10).await.unwrap(), 10);
         assert_eq!(p.log_start_offset(), 10);
         assert!(p.size_bytes() < size, "deleted segments no longer count");
-        assert_eq!(p.offset_for_timestamp(0).await.unwrap().map(|(o, _)| o), Some(10));
+        assert_eq!(
+            p.offset_for_timestamp(0).await.unwrap().map(|(o, _)| o),
+            Some(10)
+        );
         assert!(p.flush().await.is_ok());
         assert!(!p.flush_if_due(NOW).await.unwrap(), "nothing was due");
         p.shutdown().await.unwrap();

@@ -8,8 +8,8 @@
 use super::run::CompactionOutput;
 use super::CompactionStats;
 use crate::log::error::LogError;
-use crate::log::partition::PartitionLog;
 use crate::log::fsio::sync_dir;
+use crate::log::partition::PartitionLog;
 use crate::log::segment::{file_name, Segment};
 
 /// The result of [`PartitionLog::install_compaction`].

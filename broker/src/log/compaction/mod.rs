@@ -72,4 +72,3 @@ pub use super::cleaner_checkpoint::CLEANER_CHECKPOINT_FILE;
 pub use install::InstallOutcome;
 pub use job::{CompactionJob, COMPACTION_RETRY_BACKOFF_MS};
 pub use run::{CompactionOutput, CompactionStats, CLEANED_SUFFIX};
-
