@@ -442,6 +442,7 @@ impl Partition {
     /// Ends a flush: releases the caller's hold on the high watermark and publishes what is
     /// visible now (everything if no other durable append waits, else up to `durable_end`).
     fn flush_done(&self, g: &mut Locked, held: bool, durable_end: Option<i64>) {
+        let before = self.log_end_offset();
         if held {
             g.flushes_in_flight = g.flushes_in_flight.saturating_sub(1);
         }
@@ -449,6 +450,10 @@ impl Partition {
             self.log_end.fetch_max(end, Ordering::AcqRel);
         }
         self.publish(g);
+        if self.log_end_offset() > before {
+            // Appends that were held back are visible now: wake the fetches waiting for them.
+            self.notify_appended();
+        }
     }
 
     /// Publishes the offsets and size after a change; called with the lock held, so the
@@ -622,11 +627,14 @@ mod tests {
             p.read(4, 10).await,
             Err(LogError::OffsetOutOfRange { .. })
         ));
+        let mut appends = p.subscribe_appends();
+        appends.borrow_and_update();
         {
             let mut g = p.lock();
             p.flush_done(&mut g, true, Some(1));
         }
         assert_eq!(p.log_end_offset(), 3, "the flush publishes what waited");
+        assert!(appends.has_changed().unwrap(), "and wakes the fetches waiting for it");
         assert_eq!(p.read(1, 1 << 20).await.unwrap().high_watermark, 3);
     }
 
