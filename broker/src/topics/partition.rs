@@ -634,7 +634,10 @@ mod tests {
             p.flush_done(&mut g, true, Some(1));
         }
         assert_eq!(p.log_end_offset(), 3, "the flush publishes what waited");
-        assert!(appends.has_changed().unwrap(), "and wakes the fetches waiting for it");
+        assert!(
+            appends.has_changed().unwrap(),
+            "and wakes the fetches waiting for it"
+        );
         assert_eq!(p.read(1, 1 << 20).await.unwrap().high_watermark, 3);
     }
 
