@@ -18,8 +18,19 @@
 #   -X KEY=VALUE    extra rdkafka_performance properties (default: -X linger.ms=5)
 #   --rate N        produce at most N records/s (rdkafka_performance -r): with linger.ms=0,
 #                   about one produce request per record
+#   -o KEY=VALUE    a broker setting for every broker started (repeatable), e.g.
+#                   -o log.flush.interval.messages=1 -o log.segment.bytes=1048576
+#   --e2e           instead of throughput, end-to-end latency: `fjord perf e2e` (linger.ms=0,
+#                   acks=all, 100 B) against each binary, printing p50/p99/p99.9/max. The client
+#                   is the same binary for every broker (--client, default the first BIN), so
+#                   only the broker differs. With -o log.flush.interval.messages=1 and a small
+#                   log.segment.bytes this shows what fsyncs and segment rolls cost produce
+#                   and fetch latency.
+#   --e2e-rate N    records/s of the e2e run (default 5000)
+#   --e2e-seconds N measured seconds of each e2e run (default 20)
+#   --client BIN    the fjord binary that runs `fjord perf e2e` (default: the first BIN)
 #
-# Per run it prints the binary, records/s and MB/s (acknowledged, acks=all), the broker's CPU
+# Per run it prints the binary, records/s and MB/s (or with --e2e the latency percentiles in ms) (acknowledged, acks=all), the broker's CPU
 # seconds during the client's run (/proc/PID/stat), the client's user/system/elapsed seconds,
 # and the machine's Dirty and Writeback page-cache figures after the run.
 set -euo pipefail
@@ -27,6 +38,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rdperf="${RDKAFKA_PERFORMANCE:-$root/.cache/rdkafka-perf/rdkafka_performance}"
 size=100 count=5000000 runs=3 consume=0 series=0 idle=0
+e2e=0 e2e_rate=5000 e2e_seconds=20 client=""
+broker_opts=()
 props=()
 rate=()
 bins=()
@@ -40,13 +53,21 @@ while [ $# -gt 0 ]; do
         --idle-consumers) idle="$2"; shift 2 ;;
         -X) props+=(-X "$2"); shift 2 ;;
         --rate) rate=(-r "$2"); shift 2 ;;
+        -o) broker_opts+=(-o "$2"); shift 2 ;;
+        --e2e) e2e=1; shift ;;
+        --e2e-rate) e2e_rate="$2"; shift 2 ;;
+        --e2e-seconds) e2e_seconds="$2"; shift 2 ;;
+        --client) client="$2"; shift 2 ;;
         -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "perf-ab.sh: unknown option $1" >&2; exit 2 ;;
         *) bins+=("$1"); shift ;;
     esac
 done
 [ ${#bins[@]} -gt 0 ] || { echo "perf-ab.sh: give at least one fjord binary" >&2; exit 2; }
-[ -x "$rdperf" ] || { echo "perf-ab.sh: no $rdperf; run scripts/perf.sh --quick once to build it" >&2; exit 1; }
+[ -n "$client" ] || client="${bins[0]}"
+if [ "$e2e" = 0 ]; then
+    [ -x "$rdperf" ] || { echo "perf-ab.sh: no $rdperf; run scripts/perf.sh --quick once to build it" >&2; exit 1; }
+fi
 [ ${#props[@]} -gt 0 ] || props=(-X linger.ms=5)
 
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/fjord-ab.XXXXXX")"
@@ -69,7 +90,7 @@ trap 'stop; rm -rf "$scratch"' EXIT
 start() {
     local dir
     dir="$(mktemp -d "$scratch/data.XXXX")"
-    "$1" broker --listen 127.0.0.1:0 --data-dir "$dir" >"$dir.log" 2>&1 &
+    "$1" broker --listen 127.0.0.1:0 --data-dir "$dir" "${broker_opts[@]}" >"$dir.log" 2>&1 &
     pid=$!
     addr=""
     for _ in $(seq 1 200); do
@@ -108,8 +129,29 @@ measure() {
         "$(echo "$out" | grep '^client' | tail -n1)" "$(meminfo Dirty)" "$(meminfo Writeback)"
 }
 
+# e2e_run TOPIC R: one `fjord perf e2e` run against the current broker.
+e2e_run() {
+    local topic="$1" r="$2" out t0 t1 j
+    "$client" topics create "$topic" --partitions 1 --bootstrap-server "$addr" >/dev/null
+    t0="$(ticks)"
+    out="$("$client" perf e2e --topic "$topic" --rate "$e2e_rate" --duration-s "$e2e_seconds" \
+        --record-size "$size" --acks all --bootstrap-server "$addr" --json --quiet 2>&1 || true)"
+    t1="$(ticks)"
+    j() { echo "$out" | sed -n "s/.*\"$1\":\(-\{0,1\}[0-9.eE+]*\).*/\1/p" | head -n1; }
+    printf '%s run %s e2e %s rec/s: p50 %s p99 %s p99.9 %s max %s ms, lost %s, broker %s s CPU, segments %s\n' \
+        "$(basename "$bin")" "$r" "$e2e_rate" "$(j latency_p50_ms)" "$(j latency_p99_ms)" \
+        "$(j latency_p999_ms)" "$(j latency_max_ms)" "$(j records_lost)" \
+        "$(awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }')" \
+        "$(find "$scratch" -path "*/topics/$topic/0/*.log" | wc -l)"
+    [ -n "$(j latency_p99_ms)" ] || echo "perf-ab.sh: e2e run failed: $(echo "$out" | tail -3)" >&2
+}
+
 one_run() {
     local topic="$1" r="$2"
+    if [ "$e2e" = 1 ]; then
+        e2e_run "$topic" "$r"
+        return
+    fi
     measure "run $r produce" -P -t "$topic" -s "$size" -c "$count" -a -1 "${rate[@]}" "${props[@]}"
     if [ "$consume" = 1 ]; then
         measure "run $r consume" -C -t "$topic" -p 0 -o beginning -c "$count" \

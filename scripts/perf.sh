@@ -29,7 +29,9 @@
 #      and KIP-848 `consumer` protocol) and `fjord perf commits` (sync and async OffsetCommit,
 #      10 partitions per commit)
 #   8. a second broker with log.flush.interval.messages=1 (fsync before every ack) for one
-#      more produce 100 B acks=all run
+#      more produce 100 B acks=all run, then `fjord perf e2e` at 5,000 rec/s on a third broker
+#      with log.flush.interval.messages=1 and log.segment.bytes=1048576 (a segment roll about
+#      every second): the latency a consumer sees while segments roll and every append fsyncs
 #
 # Every phase also reports CPU use, as % of one core: the broker's (from /proc/PID/stat), the
 # client's (bash `time`), and the rest of the machine's (other processes, interrupts): this
@@ -85,6 +87,7 @@ fi
 partitions="${PERF_PARTITIONS:-1}"
 e2e_rate=20000
 fsync_records=$((records / 5))
+e2e_fsync_rate=5000
 # Producer settings tuned for throughput (see BENCHMARKS.md for how they were chosen): wait
 # longer for batches, let a batch hold up to 1 MB of records (batch.size is capped by
 # message.max.bytes anyway), and let librdkafka queue more before pushing back.
@@ -381,6 +384,13 @@ settle
 run_phase produce_fsync "$fjord" perf produce --topic perf-fsync --records "$fsync_records" \
     --record-size 100 --acks all "${client[@]}"
 stop_broker
+start_broker fsync-roll -o log.flush.interval.messages=1 -o log.segment.bytes=1048576
+create_topic perf-e2e-fsync
+client=(--bootstrap-server "$broker_addr" --json)
+settle
+run_phase e2e_fsync "$fjord" perf e2e --topic perf-e2e-fsync --rate "$e2e_fsync_rate" \
+    --duration-s "$e2e_seconds" --record-size 100 "${client[@]}"
+stop_broker
 
 # --- the table -------------------------------------------------------------------------------
 
@@ -514,6 +524,10 @@ table="$work/table.md"
     row produce_fsync "\`fjord perf produce\` 100 B, acks=all, fsync before every ack (log.flush.interval.messages=1)" \
         "$(fmt_int "$pfs_rate") rec/s, $(fmt_1 "$pfs_mb") MB/s; $(lat "$f/produce_fsync.out")" "" "" \
         "$(ratio "$pfs_mb" "$loopback")" "$(ratio "$pfs_mb" "$disk_fsync")" "$(cpu produce_fsync)"
+    p=e2e_fsync
+    row $p "\`fjord perf e2e\` $(fmt_int "$e2e_fsync_rate") rec/s, 100 B, fsync before every ack, 1 MiB segments (a roll about every second)" \
+        "p50 $(json_get "$f/$p.out" latency_p50_ms) / p99 **$(json_get "$f/$p.out" latency_p99_ms)** / p99.9 $(json_get "$f/$p.out" latency_p999_ms) / max $(json_get "$f/$p.out" latency_max_ms) ms; lost $(json_get "$f/$p.out" records_lost)" \
+        "" "" "" "" "$(cpu $p)"
 } >"$table"
 cat "$table"
 say "table saved to $table; client outputs and broker logs in $work"

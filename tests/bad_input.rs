@@ -295,7 +295,7 @@ async fn keyless_records_on_a_compacted_topic_are_named_in_record_errors() {
         .unwrap()
         .partition(0)
         .unwrap();
-    let end = part.log().log_end_offset();
+    let end = part.log_end_offset();
     assert_eq!(end, 0, "nothing was written");
     broker.shutdown().await;
 }

@@ -163,10 +163,7 @@ async fn compacted_topic_keeps_latest_value_per_key_and_drops_tombstones() {
         "compaction did not finish: {}",
         last.borrow()
     );
-    let (low, high) = {
-        let log = part.log();
-        (log.log_start_offset(), log.log_end_offset())
-    };
+    let (low, high) = (part.log_start_offset(), part.log_end_offset());
     assert_eq!(
         (low, high),
         (0, 361),

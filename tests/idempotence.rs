@@ -113,7 +113,7 @@ async fn retries_are_deduplicated_and_gaps_rejected_across_restarts() {
         .partition(0)
         .unwrap();
     assert_eq!(
-        part.log().log_end_offset(),
+        part.log_end_offset(),
         6,
         "exactly a, b, c, d, e, f were written"
     );

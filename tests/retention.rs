@@ -66,10 +66,7 @@ async fn size_retention_deletes_old_segments_and_consumers_reset() {
         Duration::from_secs(20),
         // Retention runs every 100 ms, possibly mid-produce; wait for a pass after the last
         // record.
-        || {
-            let log = part.log();
-            log.log_start_offset() > 0 && log.size_bytes() <= 6000 + 2000
-        },
+        || part.log_start_offset() > 0 && part.size_bytes() <= 6000 + 2000,
     )
     .await;
     let (low, high) = watermarks(&bs, &topic);
@@ -161,7 +158,7 @@ async fn time_retention_deletes_expired_segments() {
     eventually(
         "time retention to delete every expired segment",
         Duration::from_secs(20),
-        || part.log().log_start_offset() == 100,
+        || part.log_start_offset() == 100,
     )
     .await;
     // Fresh records stay. A retention pass after they were produced must keep them: a second

@@ -48,7 +48,9 @@ impl BrokerError {
     }
 }
 
-/// The Kafka error code a client sees for a log error.
+/// The Kafka error code a client sees for a log error: the one place the log layer's
+/// errors become wire codes (produce, fetch, ListOffsets, DeleteRecords all use it).
+/// Exhaustive on purpose, so a new variant must choose its code here.
 pub fn log_error_code(err: &LogError) -> ResponseError {
     match err {
         LogError::CorruptRecord(_) => ResponseError::CorruptMessage,
@@ -60,7 +62,8 @@ pub fn log_error_code(err: &LogError) -> ResponseError {
         LogError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber,
         LogError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
         LogError::Decompression(_) => ResponseError::CorruptMessage,
-        _ => ResponseError::KafkaStorageError,
+        // A full disk, a read-only or failing file system: the client retries later.
+        LogError::Io { .. } => ResponseError::KafkaStorageError,
     }
 }
 

@@ -1,5 +1,5 @@
-//! The broker process: listener, one task per connection, background log maintenance, and a
-//! graceful shutdown.
+//! The broker process: listener, one task per connection, and a graceful shutdown. The
+//! background upkeep of logs and groups is in [`maintenance`](crate::maintenance).
 //!
 //! Each connection reads a frame, runs its handler and writes the response before reading the
 //! next one, as Kafka does: responses leave in request order, and a pipelining client keeps
@@ -22,10 +22,9 @@ use crate::config::BrokerConfig;
 use crate::coordinator::GroupCoordinator;
 use crate::error::BrokerError;
 use crate::handlers;
-use crate::log::InstallOutcome;
 use crate::protocol::read_frame;
 use crate::state::{load_cluster_id, BrokerState, ProducerIds};
-use crate::topics::{now_ms, TopicRegistry};
+use crate::topics::TopicRegistry;
 
 /// How long shutdown waits for connections to finish their current request.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -77,9 +76,7 @@ impl Broker {
         });
         let tracker = TaskTracker::new();
         tracker.spawn(accept_loop(listener, state.clone(), tracker.clone()));
-        tracker.spawn(maintenance_loop(state.clone()));
-        tracker.spawn(coordinator_loop(state.clone()));
-        tracker.spawn(compaction_loop(state.clone()));
+        crate::maintenance::spawn(&state, &tracker);
         tracing::info!(address = %local_addr, data_dir = %state.config.data_dir.display(), "fjord broker ready");
         Ok(Broker {
             state,
@@ -117,7 +114,17 @@ impl Broker {
             );
         }
         let state = self.state.clone();
-        let _ = tokio::task::spawn_blocking(move || state.topics.shutdown_all()).await;
+        let flushed = state
+            .topics
+            .io()
+            .run({
+                let state = state.clone();
+                move || state.topics.shutdown_all()
+            })
+            .await;
+        if let Err(e) = flushed {
+            tracing::error!(error = %e, "flushing the logs at shutdown failed; the next start recovers them");
+        }
         tracing::info!("fjord broker stopped");
     }
 }
@@ -208,105 +215,4 @@ async fn serve_connection(
     }
     writer.flush().await?;
     Ok(())
-}
-
-/// The log cleaner: compacts `cleanup.policy=compact` partitions. Each job's heavy work runs
-/// on the blocking pool without the partition lock; only the cheap prepare and install steps
-/// take it, so produce and fetch keep going meanwhile.
-async fn compaction_loop(state: Arc<BrokerState>) {
-    let mut tick =
-        tokio::time::interval(Duration::from_millis(state.config.log_cleaner_backoff_ms));
-    loop {
-        tokio::select! {
-            _ = state.shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        let st = state.clone();
-        let _ = tokio::task::spawn_blocking(move || compact_all(&st)).await;
-    }
-}
-
-fn compact_all(state: &BrokerState) {
-    for topic in state.topics.list() {
-        for p in topic.partitions() {
-            let now = now_ms();
-            let job = p.log().compaction_job(now);
-            let Some(job) = job else { continue };
-            let result = job.run_cancellable(&|| state.shutdown.is_cancelled());
-            let mut log = p.log();
-            let failed = match result {
-                Ok(Some(out)) => match log.install_compaction(out) {
-                    Ok(InstallOutcome::Installed(stats)) => {
-                        tracing::info!(topic = %topic.name, partition = p.index, ?stats, "compacted");
-                        None
-                    }
-                    Ok(InstallOutcome::Discarded { reason }) => {
-                        tracing::debug!(topic = %topic.name, partition = p.index, reason, "compaction discarded");
-                        None
-                    }
-                    Err(e) => Some(e),
-                },
-                Ok(None) => None,
-                Err(e) => Some(e),
-            };
-            if let Some(e) = failed {
-                log.compaction_failed(now);
-                tracing::error!(topic = %topic.name, partition = p.index, error = %e, "compaction failed");
-            }
-        }
-    }
-}
-
-/// Session expiry and rebalance deadlines of consumer groups.
-async fn coordinator_loop(state: Arc<BrokerState>) {
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
-    loop {
-        tokio::select! {
-            _ = state.shutdown.cancelled() => return,
-            _ = tick.tick() => state.groups.tick(),
-        }
-    }
-}
-
-/// Retention and time-based flushes, on their own blocking thread so disk work never stalls
-/// the runtime.
-async fn maintenance_loop(state: Arc<BrokerState>) {
-    let retention_every = Duration::from_millis(state.config.retention_check_interval_ms);
-    let mut last_retention = tokio::time::Instant::now();
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
-    loop {
-        tokio::select! {
-            _ = state.shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        let run_retention = last_retention.elapsed() >= retention_every;
-        if run_retention {
-            last_retention = tokio::time::Instant::now();
-        }
-        let st = state.clone();
-        let _ = tokio::task::spawn_blocking(move || maintain(&st, run_retention)).await;
-    }
-}
-
-fn maintain(state: &BrokerState, run_retention: bool) {
-    let now = now_ms();
-    for topic in state.topics.list() {
-        for p in topic.partitions() {
-            let mut log = p.log();
-            if let Err(e) = log.maybe_flush(now) {
-                tracing::error!(topic = %topic.name, partition = p.index, error = %e, "flush failed");
-            }
-            if run_retention {
-                match log.enforce_retention(now) {
-                    Ok(0) => {}
-                    Ok(n) => {
-                        tracing::info!(topic = %topic.name, partition = p.index, segments = n, log_start = log.log_start_offset(), "retention deleted segments")
-                    }
-                    Err(e) => {
-                        tracing::error!(topic = %topic.name, partition = p.index, error = %e, "retention failed")
-                    }
-                }
-            }
-        }
-    }
 }

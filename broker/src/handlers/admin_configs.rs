@@ -19,7 +19,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::RequestContext;
 use crate::state::BrokerState;
-use crate::topics::{config as topic_config, unknown_topic, TopicConfig, TopicError};
+use crate::topics::{config as topic_config, task_failed, unknown_topic, TopicConfig, TopicError};
 
 const TOPIC: i8 = 2;
 const BROKER: i8 = 4;
@@ -265,6 +265,11 @@ fn error_parts(r: Result<(), TopicError>) -> (i16, Option<StrBytes>) {
 /// Handles an AlterConfigs request (replaces the topic's overrides).
 pub async fn alter(ctx: &RequestContext<'_>, req: AlterConfigsRequest) -> AlterConfigsResponse {
     let state = ctx.state.clone();
+    let asked: Vec<_> = req
+        .resources
+        .iter()
+        .map(|r| (r.resource_type, r.resource_name.clone()))
+        .collect();
     let work = move || {
         let responses = req
             .resources
@@ -297,7 +302,23 @@ pub async fn alter(ctx: &RequestContext<'_>, req: AlterConfigsRequest) -> AlterC
             .collect();
         AlterConfigsResponse::default().with_responses(responses)
     };
-    tokio::task::spawn_blocking(work).await.unwrap_or_default()
+    match ctx.state.topics.io().run(work).await {
+        Ok(response) => response,
+        Err(e) => {
+            let (code, message) = task_failed("AlterConfigs", &e);
+            let responses = asked
+                .into_iter()
+                .map(|(kind, name)| {
+                    alter_configs_response::AlterConfigsResourceResponse::default()
+                        .with_error_code(code.code())
+                        .with_error_message(Some(StrBytes::from_string(message.clone())))
+                        .with_resource_type(kind)
+                        .with_resource_name(name)
+                })
+                .collect();
+            AlterConfigsResponse::default().with_responses(responses)
+        }
+    }
 }
 
 /// Handles an IncrementalAlterConfigs request.
@@ -306,6 +327,11 @@ pub async fn incremental_alter(
     req: IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
     let state = ctx.state.clone();
+    let asked: Vec<_> = req
+        .resources
+        .iter()
+        .map(|r| (r.resource_type, r.resource_name.clone()))
+        .collect();
     let work = move || {
         let responses = req
             .resources
@@ -339,7 +365,23 @@ pub async fn incremental_alter(
             .collect();
         IncrementalAlterConfigsResponse::default().with_responses(responses)
     };
-    tokio::task::spawn_blocking(work).await.unwrap_or_default()
+    match ctx.state.topics.io().run(work).await {
+        Ok(response) => response,
+        Err(e) => {
+            let (code, message) = task_failed("IncrementalAlterConfigs", &e);
+            let responses = asked
+                .into_iter()
+                .map(|(kind, name)| {
+                    incremental_alter_configs_response::AlterConfigsResourceResponse::default()
+                        .with_error_code(code.code())
+                        .with_error_message(Some(StrBytes::from_string(message.clone())))
+                        .with_resource_type(kind)
+                        .with_resource_name(name)
+                })
+                .collect();
+            IncrementalAlterConfigsResponse::default().with_responses(responses)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse
 use kafka_protocol::protocol::StrBytes;
 
 use super::RequestContext;
-use crate::topics::{unknown_topic, TopicError};
+use crate::topics::{task_failed, unknown_topic, TopicError};
 
 /// Handles a CreatePartitions request.
 pub async fn handle(
@@ -14,6 +14,7 @@ pub async fn handle(
     req: CreatePartitionsRequest,
 ) -> CreatePartitionsResponse {
     let state = ctx.state.clone();
+    let asked: Vec<_> = req.topics.iter().map(|t| t.name.clone()).collect();
     let work = move || {
         let results = req
             .topics
@@ -42,5 +43,20 @@ pub async fn handle(
             .collect();
         CreatePartitionsResponse::default().with_results(results)
     };
-    tokio::task::spawn_blocking(work).await.unwrap_or_default()
+    match ctx.state.topics.io().run(work).await {
+        Ok(response) => response,
+        Err(e) => {
+            let (code, message) = task_failed("CreatePartitions", &e);
+            let results = asked
+                .into_iter()
+                .map(|name| {
+                    CreatePartitionsTopicResult::default()
+                        .with_name(name)
+                        .with_error_code(code.code())
+                        .with_error_message(Some(StrBytes::from_string(message.clone())))
+                })
+                .collect();
+            CreatePartitionsResponse::default().with_results(results)
+        }
+    }
 }

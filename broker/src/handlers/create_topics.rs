@@ -11,11 +11,12 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::RequestContext;
 use crate::state::BrokerState;
-use crate::topics::{validate_topic_name, TopicConfig, TopicError};
+use crate::topics::{task_failed, validate_topic_name, TopicConfig, TopicError};
 
 /// Handles a CreateTopics request.
 pub async fn handle(ctx: &RequestContext<'_>, req: CreateTopicsRequest) -> CreateTopicsResponse {
     let state = ctx.state.clone();
+    let asked: Vec<_> = req.topics.iter().map(|t| t.name.clone()).collect();
     let work = move || {
         let mut seen = std::collections::HashSet::new();
         let results = req
@@ -28,7 +29,24 @@ pub async fn handle(ctx: &RequestContext<'_>, req: CreateTopicsRequest) -> Creat
             .collect();
         CreateTopicsResponse::default().with_topics(results)
     };
-    tokio::task::spawn_blocking(work).await.unwrap_or_default()
+    match ctx.state.topics.io().run(work).await {
+        Ok(response) => response,
+        Err(e) => {
+            let (code, message) = task_failed("CreateTopics", &e);
+            let results = asked
+                .into_iter()
+                .map(|name| {
+                    CreatableTopicResult::default()
+                        .with_name(name)
+                        .with_error_code(code.code())
+                        .with_error_message(Some(StrBytes::from_string(message.clone())))
+                        .with_num_partitions(-1)
+                        .with_replication_factor(-1)
+                })
+                .collect();
+            CreateTopicsResponse::default().with_topics(results)
+        }
+    }
 }
 
 fn create_one(

@@ -6,17 +6,19 @@ use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, TopicN
 use kafka_protocol::protocol::StrBytes;
 
 use super::RequestContext;
+use crate::topics::task_failed;
 
 /// Handles a DeleteTopics request.
 pub async fn handle(ctx: &RequestContext<'_>, req: DeleteTopicsRequest) -> DeleteTopicsResponse {
     let state = ctx.state.clone();
+    let mut targets: Vec<(Option<TopicName>, uuid::Uuid)> = req
+        .topic_names
+        .into_iter()
+        .map(|n| (Some(n), uuid::Uuid::nil()))
+        .collect();
+    targets.extend(req.topics.into_iter().map(|t| (t.name, t.topic_id)));
+    let asked = targets.clone();
     let work = move || {
-        let mut targets: Vec<(Option<TopicName>, uuid::Uuid)> = req
-            .topic_names
-            .into_iter()
-            .map(|n| (Some(n), uuid::Uuid::nil()))
-            .collect();
-        targets.extend(req.topics.into_iter().map(|t| (t.name, t.topic_id)));
         let results = targets
             .into_iter()
             .map(|(name, id)| {
@@ -49,5 +51,21 @@ pub async fn handle(ctx: &RequestContext<'_>, req: DeleteTopicsRequest) -> Delet
             .collect();
         DeleteTopicsResponse::default().with_responses(results)
     };
-    tokio::task::spawn_blocking(work).await.unwrap_or_default()
+    match ctx.state.topics.io().run(work).await {
+        Ok(response) => response,
+        Err(e) => {
+            let (code, message) = task_failed("DeleteTopics", &e);
+            let results = asked
+                .into_iter()
+                .map(|(name, id)| {
+                    DeletableTopicResult::default()
+                        .with_name(name)
+                        .with_topic_id(id)
+                        .with_error_code(code.code())
+                        .with_error_message(Some(StrBytes::from_string(message.clone())))
+                })
+                .collect();
+            DeleteTopicsResponse::default().with_responses(results)
+        }
+    }
 }

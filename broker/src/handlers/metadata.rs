@@ -1,6 +1,8 @@
 //! Metadata: this broker as the whole cluster, and the topics asked for (all when null;
 //! created on the fly when auto-creation is on and the client allows it).
 
+use std::sync::Arc;
+
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
@@ -9,7 +11,8 @@ use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, Topi
 use kafka_protocol::protocol::StrBytes;
 
 use super::RequestContext;
-use crate::topics::{Topic, TopicConfig};
+use crate::state::BrokerState;
+use crate::topics::{Topic, TopicConfig, TopicError};
 
 /// Handles a Metadata request.
 pub async fn handle(ctx: &RequestContext<'_>, req: MetadataRequest) -> MetadataResponse {
@@ -31,42 +34,35 @@ pub async fn handle(ctx: &RequestContext<'_>, req: MetadataRequest) -> MetadataR
             .map(|t| describe(t, node))
             .collect()
     } else {
-        req.topics
-            .unwrap_or_default()
-            .into_iter()
-            .map(|t| {
-                let by_name = t.name.as_ref().and_then(|n| state.topics.get(n));
-                let found = by_name.or_else(|| {
-                    if t.topic_id.is_nil() {
-                        None
-                    } else {
-                        state.topics.get_by_id(t.topic_id)
-                    }
-                });
-                match (found, t.name) {
-                    (Some(topic), _) => describe(&topic, node),
-                    (None, Some(name)) if auto_create => {
-                        match state.topics.create(
-                            &name,
-                            state.config.num_partitions,
-                            TopicConfig::default(),
-                        ) {
-                            Ok(topic) => describe(&topic, node),
-                            // Lost a race with another creator: describe what is there now.
-                            Err(_) if state.topics.get(&name).is_some() => state
-                                .topics
-                                .get(&name)
-                                .map(|t| describe(&t, node))
-                                .unwrap_or_default(),
-                            Err(e) => error_topic(Some(name), t.topic_id, e.code),
-                        }
-                    }
-                    (None, name) => {
-                        error_topic(name, t.topic_id, ResponseError::UnknownTopicOrPartition)
-                    }
+        let asked = req.topics.unwrap_or_default();
+        let mut out = Vec::with_capacity(asked.len());
+        for t in asked {
+            let by_name = t.name.as_ref().and_then(|n| state.topics.get(n));
+            let found = by_name.or_else(|| {
+                if t.topic_id.is_nil() {
+                    None
+                } else {
+                    state.topics.get_by_id(t.topic_id)
                 }
-            })
-            .collect()
+            });
+            out.push(match (found, t.name) {
+                (Some(topic), _) => describe(&topic, node),
+                (None, Some(name)) if auto_create => match auto_create_topic(state, &name).await {
+                    Ok(topic) => describe(&topic, node),
+                    // Lost a race with another creator: describe what is there now.
+                    Err(_) if state.topics.get(&name).is_some() => state
+                        .topics
+                        .get(&name)
+                        .map(|t| describe(&t, node))
+                        .unwrap_or_default(),
+                    Err(e) => error_topic(Some(name), t.topic_id, e.code),
+                },
+                (None, name) => {
+                    error_topic(name, t.topic_id, ResponseError::UnknownTopicOrPartition)
+                }
+            });
+        }
+        out
     };
     let mut topics: Vec<MetadataResponseTopic> = topics;
     let topic_ops = super::operations::if_requested(include_topic_ops, super::operations::TOPIC);
@@ -86,6 +82,28 @@ pub async fn handle(ctx: &RequestContext<'_>, req: MetadataRequest) -> MetadataR
             req.include_cluster_authorized_operations,
             super::operations::CLUSTER,
         ))
+}
+
+/// Creates a topic with the broker defaults, on the blocking pool (it creates and fsyncs
+/// files). A panicked task answers UNKNOWN_SERVER_ERROR.
+async fn auto_create_topic(
+    state: &Arc<BrokerState>,
+    name: &TopicName,
+) -> Result<Arc<Topic>, TopicError> {
+    let st = state.clone();
+    let owned = name.to_string();
+    let created = state
+        .topics
+        .io()
+        .run(move || {
+            st.topics
+                .create(&owned, st.config.num_partitions, TopicConfig::default())
+        })
+        .await;
+    created.unwrap_or_else(|e| {
+        tracing::error!(api = "Metadata", topic = %&**name, error = %e, "auto-creating a topic failed");
+        Err(TopicError::new(ResponseError::UnknownServerError, e.to_string()))
+    })
 }
 
 fn describe(topic: &Topic, node: BrokerId) -> MetadataResponseTopic {

@@ -3,7 +3,9 @@
 //! The log does the per-batch work (CRC, sizes, idempotent sequence checks, offset
 //! assignment); this handler resolves topics and partitions and maps outcomes to error codes.
 //! Appends land in the OS page cache (a crash of the process loses nothing acknowledged);
-//! fsync follows the flush policy documented in `log`.
+//! fsync follows the flush policy documented in `log`. The partitions of one request are
+//! appended concurrently, each on the blocking pool through [`Partition::append`]; the
+//! response keeps the request's order.
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
@@ -16,36 +18,44 @@ use kafka_protocol::protocol::StrBytes;
 use super::RequestContext;
 use crate::error::log_error_code;
 use crate::log::LogError;
-use crate::topics::now_ms;
+use crate::topics::Partition;
 
 /// Handles a Produce request.
 pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> ProduceResponse {
     let topics = &ctx.state.topics;
     let acks_ok = matches!(req.acks, -1..=1);
+    let acks = req.acks;
     let mut responses = Vec::with_capacity(req.topic_data.len());
     for t in req.topic_data {
         let topic = topics.get(&t.name);
-        let mut partition_responses = Vec::with_capacity(t.partition_data.len());
-        for p in t.partition_data {
+        let name = &t.name;
+        let appends = t.partition_data.into_iter().map(|p| {
+            let partition = topic.as_ref().and_then(|t| t.partition(p.index));
+            async move {
+                let outcome = match (acks_ok, partition) {
+                    (false, _) => Err((
+                        ResponseError::InvalidRequiredAcks,
+                        format!("acks={acks} is not one of -1, 0, 1"),
+                        Vec::new(),
+                    )),
+                    (true, None) => Err((
+                        ResponseError::UnknownTopicOrPartition,
+                        format!("topic '{}' partition {} does not exist", &**name, p.index),
+                        Vec::new(),
+                    )),
+                    (true, Some(partition)) => append(&partition, p.records).await,
+                };
+                (p.index, outcome)
+            }
+        });
+        let outcomes = futures_util::future::join_all(appends).await;
+        let mut partition_responses = Vec::with_capacity(outcomes.len());
+        for (index, outcome) in outcomes {
             let mut r = PartitionProduceResponse::default()
-                .with_index(p.index)
+                .with_index(index)
                 .with_base_offset(-1)
                 .with_log_append_time_ms(-1)
                 .with_log_start_offset(-1);
-            let partition = topic.as_ref().and_then(|t| t.partition(p.index));
-            let outcome = match (acks_ok, partition) {
-                (false, _) => Err((
-                    ResponseError::InvalidRequiredAcks,
-                    format!("acks={} is not one of -1, 0, 1", req.acks),
-                    Vec::new(),
-                )),
-                (true, None) => Err((
-                    ResponseError::UnknownTopicOrPartition,
-                    format!("topic '{}' partition {} does not exist", &*t.name, p.index),
-                    Vec::new(),
-                )),
-                (true, Some(partition)) => append(&partition, p.records),
-            };
             match outcome {
                 Ok((base, log_start)) => {
                     r.base_offset = base;
@@ -81,8 +91,8 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> ProduceRes
 /// individual records at fault (Kafka's `record_errors`; empty when the whole batch is at fault).
 type Rejection = (ResponseError, String, Vec<i32>);
 
-fn append(
-    partition: &crate::topics::Partition,
+async fn append(
+    partition: &std::sync::Arc<Partition>,
     records: Option<Bytes>,
 ) -> Result<(i64, i64), Rejection> {
     let records = records.filter(|r| !r.is_empty()).ok_or_else(|| {
@@ -92,14 +102,8 @@ fn append(
             Vec::new(),
         )
     })?;
-    let appended = partition.log().append(&records, now_ms());
-    match appended {
-        Ok(o) => {
-            if !o.duplicate {
-                partition.notify_appended();
-            }
-            Ok((o.base_offset, o.log_start_offset))
-        }
+    match partition.append(records).await {
+        Ok(o) => Ok((o.base_offset, o.log_start_offset)),
         Err(e) => {
             tracing::debug!(partition = partition.index, error = %e, "produce rejected");
             let bad_records = match &e {

@@ -26,14 +26,13 @@
 //! |     61 | records …            |      |
 
 use super::compression::Compression;
+pub use super::compression::COMPRESSION_MASK;
 use super::error::LogError;
 
 /// Size of the v2 batch header in bytes; the records start here.
 pub const HEADER_SIZE: usize = 61;
 /// Bytes before `batchLength` counts: baseOffset (8) + batchLength (4).
 pub const LOG_OVERHEAD: usize = 12;
-/// Mask of the compression codec bits in the attributes.
-pub const COMPRESSION_MASK: i16 = 0x07;
 /// Byte offset of the CRC field.
 const CRC_OFFSET: usize = 17;
 /// Byte offset where the CRC-covered bytes start (the attributes field).

@@ -31,6 +31,12 @@ const ZSTD_DEFAULT_WINDOW_LOG: u32 = 23;
 /// zstd's own default ceiling (128 MiB).
 const ZSTD_MAX_WINDOW_LOG: u32 = 27;
 
+/// Upper bound on the decompressed size of one batch when a look-up must decode it.
+pub const MAX_DECOMPRESSED_BATCH_BYTES: usize = 64 * 1024 * 1024;
+
+/// Mask of the compression codec bits in a batch's attributes.
+pub const COMPRESSION_MASK: i16 = 0x07;
+
 /// Compression codec of a batch (attribute bits 0-2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
@@ -52,7 +58,7 @@ impl Compression {
     /// # Errors
     /// [`LogError::InvalidRecord`] for the undefined ids 5-7.
     pub fn from_attributes(attributes: i16) -> Result<Compression, LogError> {
-        match attributes & super::batch::COMPRESSION_MASK {
+        match attributes & COMPRESSION_MASK {
             0 => Ok(Compression::None),
             1 => Ok(Compression::Gzip),
             2 => Ok(Compression::Snappy),

@@ -193,6 +193,26 @@ impl<E: IndexEntry> IndexFile<E> {
         Ok(())
     }
 
+    /// Writes pending entries (no fsync) and, if the file has writes not yet fsynced, returns
+    /// its path and counts it as synced: the caller fsyncs it (see `SegmentSync`) and calls
+    /// [`mark_unsynced`](Self::mark_unsynced) if that fails.
+    ///
+    /// # Errors
+    /// [`LogError::Io`] if the file cannot be written.
+    pub fn take_unsynced(&mut self) -> Result<Option<PathBuf>, LogError> {
+        self.persist(false)?;
+        if !self.unsynced {
+            return Ok(None);
+        }
+        self.unsynced = false;
+        Ok(Some(self.path.clone()))
+    }
+
+    /// Counts the file as unsynced again.
+    pub fn mark_unsynced(&mut self) {
+        self.unsynced = true;
+    }
+
     /// Removes the index file.
     ///
     /// # Errors

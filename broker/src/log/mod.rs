@@ -3,8 +3,8 @@
 //! Produce handlers hand the log the raw record batches of a request; it validates their
 //! headers and CRCs, assigns offsets by patching each batch's base offset, and appends the
 //! bytes verbatim. Fetch handlers get whole stored batches back, without re-encoding. The API
-//! is synchronous and single-threaded; the broker wraps each log in a mutex and calls it from
-//! blocking-capable threads.
+//! is synchronous, single-threaded and blocking; the broker reaches a log only through
+//! `topics::Partition`, which keeps it behind a mutex taken on the blocking pool only.
 //!
 //! # On-disk layout
 //!
@@ -61,11 +61,15 @@
 //!   a single Fjord broker does not have it.)
 //! - [`PartitionLog::flush`] fsyncs every segment with unsynced data, the active one and any
 //!   rolled since the last flush (log and index files), and the directory if segments were
-//!   created or deleted.
-//! - A flush is forced after an append once `flush_messages` records are unflushed, and by
-//!   [`PartitionLog::maybe_flush`] (which the broker calls periodically and every append calls)
-//!   once the oldest unflushed append is `flush_ms` old. The defaults (`u64::MAX`, `i64::MAX`)
-//!   never force one: set `flush_messages = 1` to fsync every append.
+//!   created or deleted. It comes in two halves so no fsync runs under a lock appends need:
+//!   [`PartitionLog::take_flush`] (cheap, under the lock: pending index entries are written
+//!   to the page cache and the files to fsync are collected, with shared handles) and
+//!   [`FlushPlan::run`] (the fsyncs, without the lock).
+//! - An append never fsyncs by itself. [`PartitionLog::flush_due`] says when the policy asks
+//!   for a flush: once `flush_messages` records are unflushed, or the oldest unflushed append
+//!   is `flush_ms` old. The broker checks it after every append (and acknowledges that append
+//!   only after its plan ran) and periodically. The defaults (`u64::MAX`, `i64::MAX`) never
+//!   force one: set `flush_messages = 1` to fsync every append.
 //! - [`PartitionLog::close`] (or [`PartitionLog::shutdown`] for a log behind a mutex) always
 //!   flushes, then writes the producer snapshot and the clean-shutdown marker. Rolling a
 //!   segment does not fsync (it would stall appends on a large fsync); the rolled segment is
@@ -73,17 +77,21 @@
 //!
 //! # Files
 //!
-//! `batch` (v2 batch headers), `record` (records inside a batch), `compression` (bounded
-//! decompression), `index` (offset and time indexes), `segment` (one segment), `scan`
-//! (walking a segment file's batches), `producer_state` (idempotence), `partition` (append,
-//! read, look-ups, flush), `recovery` (open and close), `retention` (retention and
-//! DeleteRecords), `compaction/` (log compaction), `config`, `error`.
+//! From the bottom up (a module imports only those before it): `error`, `fsio` (directory
+//! fsync, atomic file replacement), `compression` (bounded decompression), `batch` (v2 batch
+//! headers), `record` (records inside a batch), `index` (offset and time indexes), `scan`
+//! (walking a segment file's batches), `segment` (one segment), `producer_state`
+//! (idempotence), `cleaner_checkpoint` (compaction progress), `config`, `partition` (append,
+//! read, look-ups, flush), then the parts that extend `PartitionLog`: `recovery` (open and
+//! close), `retention` (retention and DeleteRecords) and `compaction/` (log compaction).
 
 pub mod batch;
+mod cleaner_checkpoint;
 mod compaction;
 pub mod compression;
 mod config;
 mod error;
+mod fsio;
 mod index;
 mod partition;
 mod producer_state;
@@ -94,7 +102,7 @@ mod scan;
 mod segment;
 #[cfg(test)]
 #[allow(clippy::expect_used, clippy::unwrap_used)] // Test helpers may panic on failure.
-mod testutil;
+pub(crate) mod testutil;
 
 pub use batch::{BatchHeader, BatchIter};
 pub use compaction::{
@@ -102,7 +110,9 @@ pub use compaction::{
     CLEANER_CHECKPOINT_FILE, COMPACTION_RETRY_BACKOFF_MS,
 };
 pub use compression::Compression;
+pub use compression::MAX_DECOMPRESSED_BATCH_BYTES;
 pub use config::{AppendOutcome, LogConfig};
 pub use error::LogError;
-pub use partition::{PartitionLog, MAX_DECOMPRESSED_BATCH_BYTES};
+pub(crate) use fsio::write_atomic;
+pub use partition::{FlushPlan, PartitionLog};
 pub use record::{Record, RecordHeader, RecordIter};

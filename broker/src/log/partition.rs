@@ -12,15 +12,18 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 
 use super::batch::{validate_produced, BatchHeader, BatchIter};
-use super::compaction::{require_keys, CompactionState};
+use super::cleaner_checkpoint::CompactionState;
+use super::compression::MAX_DECOMPRESSED_BATCH_BYTES;
 use super::config::{AppendOutcome, LogConfig};
 use super::error::LogError;
+use super::fsio::sync_dir;
+use super::index::remove_if_exists;
 use super::producer_state::{AppendPlan, ProducerStateManager};
-use super::recovery::sync_dir;
-use super::segment::Segment;
+use super::record::require_keys;
+use super::segment::{Segment, SegmentSync};
 
-/// Upper bound on the decompressed size of one batch when a look-up must decode it.
-pub const MAX_DECOMPRESSED_BATCH_BYTES: usize = 64 * 1024 * 1024;
+/// Present only between a clean [`PartitionLog::close`] and the next open.
+pub(super) const CLEAN_SHUTDOWN_FILE: &str = "clean-shutdown";
 
 /// The durable log of one topic partition, stored in its own directory.
 ///
@@ -69,7 +72,9 @@ impl PartitionLog {
     /// Then idempotent producers are checked, offsets are assigned, the active segment is
     /// rolled if needed, and all batches are written with one `pwritev` that puts each
     /// batch's base offset in its header on the way (`records` is not copied or changed).
-    /// No per-record work is done and no fsync happens unless the flush policy asks for one.
+    /// No per-record work is done and nothing is fsynced: the caller applies the flush policy
+    /// with [`flush_due`](Self::flush_due) and [`take_flush`](Self::take_flush), so the fsync
+    /// can run after it has released the lock that serialises appends.
     ///
     /// A producer retry of a stored batch writes nothing and returns the original offsets
     /// with `duplicate: true`.
@@ -129,11 +134,6 @@ impl PartitionLog {
 
         self.unflushed_records += record_count;
         self.first_unflushed_ms.get_or_insert(now_ms);
-        if self.unflushed_records >= self.config.flush_messages {
-            self.flush()?;
-        } else {
-            self.maybe_flush(now_ms)?;
-        }
         Ok(AppendOutcome {
             base_offset: first_offset,
             last_offset: next - 1,
@@ -227,35 +227,104 @@ impl PartitionLog {
     }
 
     /// Fsyncs every segment with unsynced writes (the active one and any rolled since the
-    /// last flush), log and index files alike.
+    /// last flush), log and index files alike, and the directory if segments came or went.
+    /// Blocking for as long as the fsyncs take: a caller holding a lock others need uses
+    /// [`take_flush`](Self::take_flush) instead.
     ///
     /// # Errors
-    /// [`LogError::Io`] if a write or fsync fails.
+    /// [`LogError::Io`] if a write or fsync fails; the data then still counts as unflushed.
     pub fn flush(&mut self) -> Result<(), LogError> {
+        let plan = self.take_flush()?;
+        if let Err(e) = plan.run() {
+            self.flush_failed(plan);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// The first half of a flush, cheap enough to run under the partition lock: writes
+    /// pending index entries to the page cache and returns the fsyncs still owed, counting
+    /// the data as flushed. Run [`FlushPlan::run`] after releasing the lock (appends and reads
+    /// go on meanwhile), and hand the plan back to [`flush_failed`](Self::flush_failed) if it
+    /// fails. Data appended after this call is not covered by the plan.
+    ///
+    /// # Errors
+    /// [`LogError::Io`] if an index file cannot be written (nothing is counted as flushed).
+    pub fn take_flush(&mut self) -> Result<FlushPlan, LogError> {
+        let mut plan = FlushPlan {
+            segments: Vec::new(),
+            dir: None,
+            records: self.unflushed_records,
+            first_unflushed_ms: self.first_unflushed_ms,
+        };
+        let mut failed = None;
         for segment in &mut self.segments {
             if segment.needs_sync() {
-                segment.sync()?;
+                match segment.take_sync() {
+                    Ok(sync) => plan.segments.push((segment.base_offset(), sync)),
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
             }
         }
+        if let Some(e) = failed {
+            // Nothing was counted as flushed yet but the segments already taken.
+            plan.records = 0;
+            plan.first_unflushed_ms = None;
+            self.flush_failed(plan);
+            return Err(e);
+        }
         if self.dir_unsynced {
-            sync_dir(&self.dir)?;
+            plan.dir = Some(self.dir.clone());
             self.dir_unsynced = false;
         }
         self.unflushed_records = 0;
         self.first_unflushed_ms = None;
-        Ok(())
+        Ok(plan)
     }
 
-    /// Flushes if the oldest unflushed append is at least `flush_ms` old. The broker calls
-    /// this periodically; appends call it too.
+    /// Puts back what a failed (or abandoned) [`FlushPlan`] counted as flushed, so the next
+    /// flush tries again.
+    pub fn flush_failed(&mut self, plan: FlushPlan) {
+        for (base, _) in &plan.segments {
+            if let Some(i) = self.segment_index(*base) {
+                self.segments[i].mark_unsynced();
+            }
+        }
+        if plan.dir.is_some() {
+            self.dir_unsynced = true;
+        }
+        self.unflushed_records += plan.records;
+        if let Some(since) = plan.first_unflushed_ms {
+            let first = self.first_unflushed_ms.map_or(since, |f| f.min(since));
+            self.first_unflushed_ms = Some(first);
+        }
+    }
+
+    /// True if the flush policy asks for a flush now: `flush_messages` records are
+    /// unflushed, or the oldest unflushed append is `flush_ms` old.
+    pub fn flush_due(&self, now_ms: i64) -> bool {
+        if self.unflushed_records == 0 {
+            return false;
+        }
+        self.unflushed_records >= self.config.flush_messages
+            || self
+                .first_unflushed_ms
+                .is_some_and(|since| now_ms.saturating_sub(since) >= self.config.flush_ms)
+    }
+
+    /// Flushes (with the fsyncs under `&mut self`) if [`flush_due`](Self::flush_due).
     ///
     /// # Errors
     /// [`LogError::Io`] if a write or fsync fails.
     pub fn maybe_flush(&mut self, now_ms: i64) -> Result<(), LogError> {
         self.observe(now_ms);
-        match self.first_unflushed_ms {
-            Some(since) if now_ms.saturating_sub(since) >= self.config.flush_ms => self.flush(),
-            _ => Ok(()),
+        if self.flush_due(now_ms) {
+            self.flush()
+        } else {
+            Ok(())
         }
     }
 
@@ -282,6 +351,24 @@ impl PartitionLog {
     /// The directory holding this partition's files.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Removes the clean-shutdown marker before the first change after
+    /// [`shutdown`](Self::shutdown). Costs one branch when there is no marker.
+    pub(super) fn mark_dirty(&mut self) -> Result<(), LogError> {
+        if self.clean_marker {
+            remove_if_exists(&self.dir.join(CLEAN_SHUTDOWN_FILE))?;
+            sync_dir(&self.dir)?;
+            self.clean_marker = false;
+        }
+        Ok(())
+    }
+
+    /// Position in `segments` of the segment with this base offset.
+    pub(super) fn segment_index(&self, base_offset: i64) -> Option<usize> {
+        self.segments
+            .binary_search_by_key(&base_offset, Segment::base_offset)
+            .ok()
     }
 
     pub(super) fn active(&self) -> &Segment {
@@ -332,6 +419,47 @@ impl PartitionLog {
         tracing::debug!(dir = %self.dir.display(), base_offset = base, "rolled log segment");
         self.segments.push(segment);
         self.dir_unsynced = true;
+        Ok(())
+    }
+}
+
+/// The fsyncs a flush still owes, taken by [`PartitionLog::take_flush`] under the partition
+/// lock and run by [`run`](Self::run) without it.
+#[derive(Debug)]
+#[must_use = "a flush plan does nothing until it is run"]
+pub struct FlushPlan {
+    /// Base offset of each segment with files to fsync, and those files.
+    segments: Vec<(i64, SegmentSync)>,
+    /// The partition directory, if entries were created or removed.
+    dir: Option<PathBuf>,
+    /// Unflushed records and the time of the oldest, put back if the plan fails.
+    records: u64,
+    first_unflushed_ms: Option<i64>,
+}
+
+impl FlushPlan {
+    /// True if the plan has nothing to fsync.
+    pub fn is_empty(&self) -> bool {
+        self.dir.is_none() && self.segments.iter().all(|(_, s)| s.is_empty())
+    }
+
+    /// Fsyncs the files, oldest segment first, then the directory. Blocking; touches no
+    /// in-memory state of the log, so no lock is needed.
+    ///
+    /// # Errors
+    /// [`LogError::Io`] naming the first file whose fsync failed.
+    pub fn run(&self) -> Result<(), LogError> {
+        for (_, sync) in &self.segments {
+            sync.run()?;
+        }
+        if let Some(dir) = &self.dir {
+            match sync_dir(dir) {
+                // The partition was deleted since the plan was taken: nothing left to sync.
+                Err(LogError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound => {}
+                other => other?,
+            }
+        }
         Ok(())
     }
 }
@@ -614,6 +742,28 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_flush_plan_is_put_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), small_segments(), NOW).unwrap();
+        fill(&mut log, 20);
+        assert!(log.segment_count() > 1);
+        let plan = log.take_flush().unwrap();
+        assert!(log.segments.iter().all(|s| !s.needs_sync()));
+        log.flush_failed(plan);
+        assert_eq!(log.unflushed_records, 60);
+        assert!(log.segments.iter().all(|s| s.needs_sync()));
+        assert!(log.dir_unsynced);
+        // An appended batch between take and run is left for the next flush.
+        let plan = log.take_flush().unwrap();
+        append_values(&mut log, &[b"late"]);
+        plan.run().unwrap();
+        assert_eq!(log.unflushed_records, 1);
+        assert!(log.active().needs_sync());
+        log.flush().unwrap();
+        assert!(log.segments.iter().all(|s| !s.needs_sync()));
+    }
+
+    #[test]
     fn flush_policy_by_count_and_time() {
         let dir = tempfile::tempdir().unwrap();
         let config = LogConfig {
@@ -625,9 +775,16 @@ mod tests {
         append_values(&mut log, &[b"a", b"b"]);
         assert_eq!(log.unflushed_records, 2);
         assert!(log.active().needs_sync());
+        assert!(!log.flush_due(NOW));
         append_values(&mut log, &[b"c"]);
+        assert!(log.flush_due(NOW), "3 records reach flush_messages");
+        // Appends never fsync themselves: the caller takes the plan and runs it unlocked.
+        assert!(log.active().needs_sync());
+        let plan = log.take_flush().unwrap();
+        assert!(!plan.is_empty());
         assert_eq!(log.unflushed_records, 0);
         assert!(!log.active().needs_sync());
+        plan.run().unwrap();
         append_spec(&mut log, &BatchSpec::values(&[b"d"]), NOW + 10).unwrap();
         log.maybe_flush(NOW + 500).unwrap();
         assert_eq!(log.unflushed_records, 1);

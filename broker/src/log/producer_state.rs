@@ -18,7 +18,8 @@ use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 
 use super::batch::{increment_sequence, BatchHeader};
-use super::error::{IoContext, LogError};
+use super::error::LogError;
+use super::fsio::write_file_atomically;
 
 /// How many recent batches per producer are remembered for duplicate detection (Kafka's
 /// `max.in.flight.requests.per.connection` limit for idempotence).
@@ -331,19 +332,6 @@ impl<'a> Reader<'a> {
     fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
         self.take(N)?.try_into().ok()
     }
-}
-
-/// Writes `bytes` to `path` through `path.tmp`, fsyncing the file before the rename so the
-/// file is either the old or the new content after a crash.
-pub(crate) fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), LogError> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).at(&tmp)?;
-    std::fs::File::open(&tmp)
-        .and_then(|f| f.sync_all())
-        .at(&tmp)?;
-    std::fs::rename(&tmp, path).at(path)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@
 use std::borrow::Cow;
 
 use super::batch::{Batch, BatchHeader};
-use super::compression::{decompress, Compression};
+use super::compression::{decompress, Compression, MAX_DECOMPRESSED_BATCH_BYTES};
 use super::error::LogError;
 
 /// One record header (key and optional value), borrowed from the records buffer.
@@ -218,6 +218,33 @@ fn read_bytes<'a>(buf: &'a [u8], pos: &mut usize) -> Result<Option<&'a [u8]>, Lo
     let bytes = &buf[*pos..end];
     *pos = end;
     Ok(Some(bytes))
+}
+
+/// Rejects a batch holding a record with a null key: a compacted log can only keep the
+/// latest record of a key (Kafka rejects these too).
+///
+/// # Errors
+/// [`LogError::InvalidRecord`] for a null key; decoding errors of the batch.
+pub(crate) fn require_keys(batch: &Batch<'_>) -> Result<(), LogError> {
+    let records = decode_records(batch, MAX_DECOMPRESSED_BATCH_BYTES)?;
+    let mut indexes = Vec::new();
+    for (index, record) in RecordIter::new(&records, batch.header.records_count).enumerate() {
+        if record?.key.is_none() {
+            indexes.push(index as i32);
+        }
+    }
+    if indexes.is_empty() {
+        return Ok(());
+    }
+    Err(LogError::InvalidRecords {
+        message: format!(
+            "{} record(s) of the batch have a null key, but the topic is compacted \
+             (cleanup.policy=compact) and keeps only the latest record per key; give every \
+             record a key",
+            indexes.len()
+        ),
+        indexes,
+    })
 }
 
 #[cfg(test)]

@@ -6,21 +6,21 @@
 //! index files only after a clean shutdown; producer state comes from the snapshot written at
 //! clean shutdown or else from the batch headers.
 
-use std::fs::File;
 use std::io::ErrorKind;
 use std::path::Path;
 
 use super::batch::BatchHeader;
-use super::compaction::{CleanerCheckpoint, CompactionState, CLEANED_SUFFIX};
+use super::cleaner_checkpoint::{CleanerCheckpoint, CompactionState};
+use super::compaction::CLEANED_SUFFIX;
 use super::config::LogConfig;
 use super::error::{IoContext, LogError};
+use super::fsio::{sync_dir, write_file_atomically};
 use super::index::remove_if_exists;
 use super::partition::PartitionLog;
-use super::producer_state::{write_file_atomically, ProducerStateManager};
+use super::producer_state::ProducerStateManager;
 use super::segment::Segment;
 
-/// Present only between a clean [`PartitionLog::close`] and the next open.
-pub(super) const CLEAN_SHUTDOWN_FILE: &str = "clean-shutdown";
+pub(super) use super::partition::CLEAN_SHUTDOWN_FILE;
 /// The log start offset set by `delete_records`, as a decimal number.
 pub(super) const LOG_START_CHECKPOINT_FILE: &str = "log-start-offset.checkpoint";
 /// Producer state at clean shutdown.
@@ -177,17 +177,6 @@ impl PartitionLog {
         Ok(())
     }
 
-    /// Removes the clean-shutdown marker before the first change after
-    /// [`shutdown`](Self::shutdown). Costs one branch when there is no marker.
-    pub(super) fn mark_dirty(&mut self) -> Result<(), LogError> {
-        if self.clean_marker {
-            remove_if_exists(&self.dir.join(CLEAN_SHUTDOWN_FILE))?;
-            sync_dir(&self.dir)?;
-            self.clean_marker = false;
-        }
-        Ok(())
-    }
-
     /// Drops every segment and starts an empty one at `offset` (the checkpointed log start
     /// is beyond the recovered data, e.g. a crash lost the tail it referred to).
     fn restart_empty_at(&mut self, offset: i64, now_ms: i64) -> Result<(), LogError> {
@@ -278,11 +267,6 @@ pub(super) fn write_checkpoint(dir: &Path, offset: i64) -> Result<(), LogError> 
         format!("{offset}\n").as_bytes(),
     )?;
     sync_dir(dir)
-}
-
-/// Fsyncs a directory so created, renamed and removed entries are durable.
-pub(super) fn sync_dir(dir: &Path) -> Result<(), LogError> {
-    File::open(dir).and_then(|d| d.sync_all()).at(dir)
 }
 
 #[cfg(test)]

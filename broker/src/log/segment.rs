@@ -15,6 +15,7 @@ use std::fs::File;
 use std::io::IoSlice;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use bytes::Bytes;
@@ -126,7 +127,9 @@ impl IndexBuilder {
 #[derive(Debug)]
 pub struct Segment {
     path: PathBuf,
-    file: File,
+    /// Shared so a flush can fsync the file after the partition lock is released (see
+    /// [`Segment::take_sync`]); all writes still go through `&mut Segment`.
+    file: Arc<File>,
     size: u64,
     idx: Indexes,
     created_ms: i64,
@@ -176,7 +179,7 @@ impl Segment {
     ) -> Segment {
         Segment {
             path,
-            file,
+            file: Arc::new(file),
             size: 0,
             idx: Indexes::new(dir, base_offset),
             created_ms,
@@ -661,17 +664,29 @@ impl Segment {
         self.idx.times.persist(false)
     }
 
-    /// Writes pending index entries and fsyncs the log and index files if anything changed.
+    /// Prepares a sync for a caller that holds a lock: writes the
+    /// pending index entries (page cache only, no fsync) and returns what is left to fsync,
+    /// counting it as synced. The caller runs [`SegmentSync::run`] after releasing its lock
+    /// and calls [`mark_unsynced`](Self::mark_unsynced) if that fails.
     ///
     /// # Errors
-    /// [`LogError::Io`] on a write or sync failure.
-    pub fn sync(&mut self) -> Result<(), LogError> {
-        if self.unsynced {
-            self.file.sync_data().at(&self.path)?;
-            self.unsynced = false;
-        }
-        self.idx.offsets.persist(true)?;
-        self.idx.times.persist(true)
+    /// [`LogError::Io`] if an index file cannot be written.
+    pub fn take_sync(&mut self) -> Result<SegmentSync, LogError> {
+        let log = self
+            .unsynced
+            .then(|| (self.path.clone(), self.file.clone()));
+        self.unsynced = false;
+        let mut indexes = Vec::with_capacity(2);
+        indexes.extend(self.idx.offsets.take_unsynced()?);
+        indexes.extend(self.idx.times.take_unsynced()?);
+        Ok(SegmentSync { log, indexes })
+    }
+
+    /// Counts the segment's log and index files as unsynced again (a taken sync failed).
+    pub fn mark_unsynced(&mut self) {
+        self.unsynced = true;
+        self.idx.offsets.mark_unsynced();
+        self.idx.times.mark_unsynced();
     }
 
     /// True if the segment has writes not yet fsynced.
@@ -688,6 +703,41 @@ impl Segment {
         self.idx.offsets.delete_file()?;
         self.idx.times.delete_file()?;
         remove_if_exists(&self.path)
+    }
+}
+
+/// The fsyncs a segment still owes, taken by [`Segment::take_sync`] under the partition lock
+/// and run without it. The log file is fsynced through a shared handle, so a segment deleted
+/// meanwhile (retention, compaction) is harmless; index files are reopened by path, and one
+/// that is gone needs no sync.
+#[derive(Debug, Default)]
+pub struct SegmentSync {
+    log: Option<(PathBuf, Arc<File>)>,
+    indexes: Vec<PathBuf>,
+}
+
+impl SegmentSync {
+    /// True if there is nothing to fsync.
+    pub fn is_empty(&self) -> bool {
+        self.log.is_none() && self.indexes.is_empty()
+    }
+
+    /// Fsyncs the files. Blocking: one `fdatasync` per file.
+    ///
+    /// # Errors
+    /// [`LogError::Io`] naming the file whose sync failed.
+    pub fn run(&self) -> Result<(), LogError> {
+        if let Some((path, file)) = &self.log {
+            file.sync_data().at(path)?;
+        }
+        for path in &self.indexes {
+            match File::open(path) {
+                Ok(f) => f.sync_data().at(path)?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(LogError::io(path, e)),
+            }
+        }
+        Ok(())
     }
 }
 

@@ -6,25 +6,23 @@
 //! leaves either the old or the new version.
 
 pub mod config;
+mod io;
+mod partition;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, RwLock};
 
 use kafka_protocol::error::ResponseError;
 use uuid::Uuid;
 
+/// Kept here for callers from before the clock had its own module; use [`crate::clock`].
+pub use crate::clock::now_ms;
 use crate::error::BrokerError;
 use crate::log::{LogConfig, PartitionLog};
 pub use config::TopicConfig;
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub use io::{task_failed, BlockingIo, IoTaskError, IO_CONCURRENCY};
+pub use partition::{free_bytes, CompactionPass, Partition, ReadOutcome};
 
 /// A failed topic operation, as a client will see it.
 #[derive(Debug, Clone)]
@@ -78,35 +76,6 @@ pub fn validate_topic_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// One partition of a topic: its log behind a lock.
-#[derive(Debug)]
-pub struct Partition {
-    /// Partition index within its topic.
-    pub index: i32,
-    log: Mutex<PartitionLog>,
-    /// Counts appends; fetches waiting for this partition's data watch it.
-    appended: tokio::sync::watch::Sender<u64>,
-}
-
-impl Partition {
-    /// Wakes the fetches waiting for this partition's data.
-    pub fn notify_appended(&self) {
-        self.appended.send_modify(|n| *n = n.wrapping_add(1));
-    }
-
-    /// A receiver that changes whenever this partition gets data, and fails once the
-    /// partition is gone (its topic deleted).
-    pub fn subscribe_appends(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.appended.subscribe()
-    }
-
-    /// Locks the log. A panic while holding the lock cannot leave the log half-written in a way
-    /// recovery would not handle, so a poisoned lock is taken over.
-    pub fn log(&self) -> MutexGuard<'_, PartitionLog> {
-        self.log.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
 /// A topic: its identity, config and partitions.
 #[derive(Debug)]
 pub struct Topic {
@@ -115,6 +84,7 @@ pub struct Topic {
     /// The topic id (KIP-516).
     pub id: Uuid,
     dir: PathBuf,
+    io: BlockingIo,
     config: RwLock<TopicConfig>,
     partitions: RwLock<Vec<Arc<Partition>>>,
 }
@@ -163,10 +133,12 @@ impl Topic {
         for (k, v) in &config.overrides {
             text.push_str(&format!("config.{k}={v}\n"));
         }
-        write_atomically(&self.dir.join("topic.properties"), text.as_bytes())
+        let path = self.dir.join("topic.properties");
+        crate::log::write_atomic(&path, text.as_bytes()).map_err(BrokerError::from)
     }
 
     /// Replaces the topic's configs, persists them and applies them to every partition log.
+    /// Blocking (an fsync, and each partition's lock): call it on the blocking pool.
     ///
     /// # Errors
     /// The metadata file cannot be written.
@@ -175,12 +147,13 @@ impl Topic {
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = config;
         self.persist()?;
         for p in self.partitions() {
-            p.log().set_config(log_config.clone());
+            p.set_config_blocking(log_config.clone());
         }
         Ok(())
     }
 
-    /// Grows the topic to `total` partitions.
+    /// Grows the topic to `total` partitions. Blocking (creates and fsyncs files): call it on
+    /// the blocking pool.
     ///
     /// # Errors
     /// INVALID_PARTITIONS when `total` is not larger than today's count; storage errors.
@@ -198,7 +171,13 @@ impl Topic {
             ));
         }
         for index in current..total {
-            parts.push(open_partition(&self.dir, index, log_config.clone())?);
+            parts.push(open_partition(
+                &self.name,
+                &self.dir,
+                index,
+                log_config.clone(),
+                &self.io,
+            )?);
         }
         drop(parts);
         self.persist()?;
@@ -207,26 +186,14 @@ impl Topic {
 }
 
 fn open_partition(
+    topic: &str,
     topic_dir: &Path,
     index: i32,
     config: LogConfig,
+    io: &BlockingIo,
 ) -> Result<Arc<Partition>, BrokerError> {
     let log = PartitionLog::open(&topic_dir.join(index.to_string()), config, now_ms())?;
-    Ok(Arc::new(Partition {
-        index,
-        log: Mutex::new(log),
-        appended: tokio::sync::watch::Sender::new(0),
-    }))
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BrokerError> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(|e| BrokerError::storage(&tmp, e))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .map_err(|e| BrokerError::storage(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| BrokerError::storage(path, e))
+    Ok(Arc::new(Partition::new(topic, index, log, io.clone())))
 }
 
 /// All topics of the broker.
@@ -234,17 +201,19 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BrokerError> {
 pub struct TopicRegistry {
     root: PathBuf,
     log_defaults: LogConfig,
+    io: BlockingIo,
     topics: RwLock<HashMap<String, Arc<Topic>>>,
 }
 
 impl TopicRegistry {
-    /// Opens every topic under `data_dir/topics`, recovering each partition log.
+    /// Opens every topic under `data_dir/topics`, recovering each partition log. Blocking.
     ///
     /// # Errors
     /// Unreadable metadata or logs that cannot be recovered.
     pub fn open(data_dir: &Path, log_defaults: LogConfig) -> Result<Self, BrokerError> {
         let root = data_dir.join("topics");
         std::fs::create_dir_all(&root).map_err(|e| BrokerError::storage(&root, e))?;
+        let io = BlockingIo::default();
         let mut topics = HashMap::new();
         for entry in std::fs::read_dir(&root).map_err(|e| BrokerError::storage(&root, e))? {
             let entry = entry.map_err(|e| BrokerError::storage(&root, e))?;
@@ -255,14 +224,22 @@ impl TopicRegistry {
                 continue;
             }
             let name = entry.file_name().to_string_lossy().into_owned();
-            let topic = load_topic(&dir, &name, &meta, &log_defaults)?;
+            let topic = load_topic(&dir, &name, &meta, &log_defaults, &io)?;
             topics.insert(name, Arc::new(topic));
         }
         Ok(TopicRegistry {
             root,
             log_defaults,
+            io,
             topics: RwLock::new(topics),
         })
+    }
+
+    /// The bounded gate to the blocking pool that partition and topic I/O goes through; run
+    /// blocking registry calls ([`create`](Self::create), [`delete`](Self::delete),
+    /// [`Topic::add_partitions`], [`Topic::set_config`]) through it from async code.
+    pub fn io(&self) -> &BlockingIo {
+        &self.io
     }
 
     /// The broker-wide log defaults.
@@ -307,7 +284,8 @@ impl TopicRegistry {
         all
     }
 
-    /// Creates a topic.
+    /// Creates a topic. Blocking (creates and fsyncs files): from async code run it through
+    /// [`io`](Self::io).
     ///
     /// # Errors
     /// INVALID_TOPIC_EXCEPTION for a bad name, TOPIC_ALREADY_EXISTS, INVALID_PARTITIONS,
@@ -337,12 +315,13 @@ impl TopicRegistry {
         std::fs::create_dir_all(&dir).map_err(|e| BrokerError::storage(&dir, e))?;
         let log_config = config.log_config(&self.log_defaults);
         let parts = (0..partitions)
-            .map(|i| open_partition(&dir, i, log_config.clone()))
+            .map(|i| open_partition(name, &dir, i, log_config.clone(), &self.io))
             .collect::<Result<Vec<_>, _>>()?;
         let topic = Arc::new(Topic {
             name: name.to_string(),
             id: Uuid::new_v4(),
             dir,
+            io: self.io.clone(),
             config: RwLock::new(config),
             partitions: RwLock::new(parts),
         });
@@ -352,7 +331,8 @@ impl TopicRegistry {
         Ok(topic)
     }
 
-    /// Deletes a topic and its data.
+    /// Deletes a topic and its data. Blocking: from async code run it through
+    /// [`io`](Self::io).
     ///
     /// # Errors
     /// UNKNOWN_TOPIC_OR_PARTITION; storage errors.
@@ -363,7 +343,8 @@ impl TopicRegistry {
             .unwrap_or_else(|p| p.into_inner())
             .remove(name)
             .ok_or_else(|| unknown_topic(name))?;
-        // Hold every partition lock while the files go, so no append lands in a deleted dir.
+        // Hold every partition lock while the files go, so no append lands in a deleted dir
+        // (this runs on a blocking thread, like every holder of these locks).
         let parts = topic.partitions();
         let _guards: Vec<_> = parts.iter().map(|p| p.log()).collect();
         std::fs::remove_dir_all(&topic.dir).map_err(|e| BrokerError::storage(&topic.dir, e))?;
@@ -372,11 +353,11 @@ impl TopicRegistry {
     }
 
     /// Flushes every log and marks it cleanly shut down, so the next start trusts its index
-    /// files instead of scanning (graceful shutdown).
+    /// files instead of scanning (graceful shutdown). Blocking.
     pub fn shutdown_all(&self) {
         for topic in self.list() {
             for p in topic.partitions() {
-                if let Err(e) = p.log().shutdown() {
+                if let Err(e) = p.shutdown_blocking() {
                     tracing::error!(topic = %topic.name, partition = p.index, error = %e, "flush failed");
                 }
             }
@@ -397,6 +378,7 @@ fn load_topic(
     name: &str,
     meta: &Path,
     defaults: &LogConfig,
+    io: &BlockingIo,
 ) -> Result<Topic, BrokerError> {
     let corrupt = |why: String| BrokerError::CorruptMetadata {
         path: meta.to_path_buf(),
@@ -430,12 +412,13 @@ fn load_topic(
         .map_err(corrupt)?;
     let log_config = config.log_config(defaults);
     let parts = (0..count)
-        .map(|i| open_partition(dir, i, log_config.clone()))
+        .map(|i| open_partition(name, dir, i, log_config.clone(), io))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Topic {
         name: name.to_string(),
         id,
         dir: dir.to_path_buf(),
+        io: io.clone(),
         config: RwLock::new(config),
         partitions: RwLock::new(parts),
     })

@@ -8,8 +8,8 @@
 use super::run::CompactionOutput;
 use super::CompactionStats;
 use crate::log::error::LogError;
+use crate::log::fsio::sync_dir;
 use crate::log::partition::PartitionLog;
-use crate::log::recovery::sync_dir;
 use crate::log::segment::{file_name, Segment};
 
 /// The result of [`PartitionLog::install_compaction`].
@@ -134,12 +134,5 @@ impl PartitionLog {
             }
         }
         None
-    }
-
-    /// Position in `segments` of the segment with this base offset.
-    fn segment_index(&self, base_offset: i64) -> Option<usize> {
-        self.segments
-            .binary_search_by_key(&base_offset, Segment::base_offset)
-            .ok()
     }
 }

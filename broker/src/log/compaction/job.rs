@@ -7,9 +7,8 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::checkpoint::SegmentCleaning;
+use crate::log::cleaner_checkpoint::{next_id, SegmentCleaning};
 use crate::log::partition::PartitionLog;
 
 /// How long [`PartitionLog::compaction_job`] hands out no job after
@@ -20,14 +19,6 @@ pub const COMPACTION_RETRY_BACKOFF_MS: i64 = 60_000;
 /// 40 MiB); the remaining dirty segments wait for the next job. One segment is always read
 /// whole.
 pub(super) const MAX_OFFSET_MAP_KEYS: usize = 1 << 20;
-
-/// Source of job and log instance ids, unique within the process.
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-/// A new id, unique within the process.
-pub(super) fn next_id() -> u64 {
-    NEXT_ID.fetch_add(1, Ordering::Relaxed)
-}
 
 /// What a job knows about one cleanable segment, taken under the lock.
 #[derive(Debug, Clone)]

@@ -59,7 +59,6 @@
 //! offsets), `run` (step 2, reading and writing segment files), `rewrite` (filtering one
 //! batch), `install` (step 3).
 
-mod checkpoint;
 mod install;
 mod job;
 mod offset_map;
@@ -69,65 +68,7 @@ mod run;
 #[allow(clippy::expect_used, clippy::unwrap_used)] // Tests may panic on failure.
 mod tests;
 
-pub(super) use checkpoint::CleanerCheckpoint;
-pub use checkpoint::CLEANER_CHECKPOINT_FILE;
+pub use super::cleaner_checkpoint::CLEANER_CHECKPOINT_FILE;
 pub use install::InstallOutcome;
 pub use job::{CompactionJob, COMPACTION_RETRY_BACKOFF_MS};
 pub use run::{CompactionOutput, CompactionStats, CLEANED_SUFFIX};
-
-use super::batch::Batch;
-use super::error::LogError;
-use super::partition::MAX_DECOMPRESSED_BATCH_BYTES;
-use super::record::{decode_records, RecordIter};
-
-/// Compaction bookkeeping of one open [`PartitionLog`](super::PartitionLog).
-#[derive(Debug)]
-pub(super) struct CompactionState {
-    /// The cleaner checkpoint as last written (or read at open).
-    pub checkpoint: CleanerCheckpoint,
-    /// Identifies this open log, so output of a job for another instance is never installed.
-    pub instance: u64,
-    /// Bumped by every install attempt; a job prepared before it is stale.
-    pub generation: u64,
-    /// No job is handed out before this time (set after a failed run).
-    pub retry_after_ms: i64,
-}
-
-impl CompactionState {
-    /// Fresh state for a log just opened with this checkpoint.
-    pub fn new(checkpoint: CleanerCheckpoint) -> Self {
-        CompactionState {
-            checkpoint,
-            instance: job::next_id(),
-            generation: 0,
-            retry_after_ms: i64::MIN,
-        }
-    }
-}
-
-/// Rejects a batch holding a record with a null key: a compacted log can only keep the
-/// latest record of a key (Kafka rejects these too).
-///
-/// # Errors
-/// [`LogError::InvalidRecord`] for a null key; decoding errors of the batch.
-pub(super) fn require_keys(batch: &Batch<'_>) -> Result<(), LogError> {
-    let records = decode_records(batch, MAX_DECOMPRESSED_BATCH_BYTES)?;
-    let mut indexes = Vec::new();
-    for (index, record) in RecordIter::new(&records, batch.header.records_count).enumerate() {
-        if record?.key.is_none() {
-            indexes.push(index as i32);
-        }
-    }
-    if indexes.is_empty() {
-        return Ok(());
-    }
-    Err(LogError::InvalidRecords {
-        message: format!(
-            "{} record(s) of the batch have a null key, but the topic is compacted \
-             (cleanup.policy=compact) and keeps only the latest record per key; give every \
-             record a key",
-            indexes.len()
-        ),
-        indexes,
-    })
-}

@@ -13,9 +13,9 @@ use std::path::Path;
 use crate::log::batch::{
     write_crc, Batch, BatchHeader, COMPRESSION_MASK, HEADER_SIZE, LOG_OVERHEAD,
 };
+use crate::log::compression::MAX_DECOMPRESSED_BATCH_BYTES;
 use crate::log::compression::{compress, is_xerial, Compression};
 use crate::log::error::LogError;
-use crate::log::partition::MAX_DECOMPRESSED_BATCH_BYTES;
 use crate::log::record::{decode_records, Record, RecordIter};
 
 /// Kafka's "no timestamp".

@@ -12,14 +12,14 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::checkpoint::SegmentCleaning;
 use super::job::{CompactionJob, SegmentSnapshot};
 use super::offset_map::{DigestSet, OffsetMap};
 use super::rewrite::{filter_batch, Filtered};
 use crate::log::batch::{verify_crc, Batch, BatchHeader, HEADER_SIZE};
+use crate::log::cleaner_checkpoint::SegmentCleaning;
+use crate::log::compression::MAX_DECOMPRESSED_BATCH_BYTES;
 use crate::log::error::{IoContext, LogError};
 use crate::log::index::remove_if_exists;
-use crate::log::partition::MAX_DECOMPRESSED_BATCH_BYTES;
 use crate::log::record::{decode_records, RecordIter};
 use crate::log::segment::{file_name, IndexBuilder};
 

@@ -1,4 +1,4 @@
-//! The cleaner checkpoint: how far the log has been compacted, and when each segment was
+//! The cleaner checkpoint and the log's compaction bookkeeping: how far the log has been compacted, and when each segment was
 //! first compacted (which starts the clock of its tombstones).
 //!
 //! Kept in memory by the log and persisted in `cleaner.checkpoint` (written through a
@@ -21,10 +21,10 @@
 use std::collections::BTreeMap;
 use std::io::ErrorKind;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::log::error::LogError;
-use crate::log::producer_state::write_file_atomically;
-use crate::log::recovery::sync_dir;
+use crate::log::fsio::{sync_dir, write_file_atomically};
 
 /// Name of the checkpoint file in the partition directory.
 pub const CLEANER_CHECKPOINT_FILE: &str = "cleaner.checkpoint";
@@ -131,6 +131,40 @@ fn decode(text: &str) -> Option<CleanerCheckpoint> {
         first_dirty_offset,
         segments,
     })
+}
+
+/// Source of compaction job and log instance ids, unique within the process.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A new id, unique within the process.
+pub(crate) fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Compaction bookkeeping of one open [`PartitionLog`](super::PartitionLog). It lives here,
+/// below both the partition and `compaction/`, so neither has to import the other's state.
+#[derive(Debug)]
+pub(crate) struct CompactionState {
+    /// The cleaner checkpoint as last written (or read at open).
+    pub checkpoint: CleanerCheckpoint,
+    /// Identifies this open log, so output of a job for another instance is never installed.
+    pub instance: u64,
+    /// Bumped by every install attempt; a job prepared before it is stale.
+    pub generation: u64,
+    /// No job is handed out before this time (set after a failed run).
+    pub retry_after_ms: i64,
+}
+
+impl CompactionState {
+    /// Fresh state for a log just opened with this checkpoint.
+    pub fn new(checkpoint: CleanerCheckpoint) -> Self {
+        CompactionState {
+            checkpoint,
+            instance: next_id(),
+            generation: 0,
+            retry_after_ms: i64::MIN,
+        }
+    }
 }
 
 #[cfg(test)]
