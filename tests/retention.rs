@@ -184,7 +184,7 @@ async fn time_retention_deletes_expired_segments() {
     eventually(
         "a retention pass after the fresh records (the witness topic's expiry)",
         Duration::from_secs(20),
-        || witness_part.log().log_start_offset() == 100,
+        || witness_part.log_start_offset() == 100,
     )
     .await;
     assert_eq!(watermarks(&bs, &topic), (100, 103));

@@ -5,10 +5,10 @@ use std::path::Path;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::BrokerConfig;
-use crate::coordinator::durable_file::write_atomic;
 pub use crate::coordinator::producer_ids::ProducerIds;
 use crate::coordinator::GroupCoordinator;
 use crate::error::BrokerError;
+use crate::log::write_atomic;
 use crate::topics::TopicRegistry;
 
 /// Shared broker state, one per running broker.
@@ -55,7 +55,7 @@ pub(crate) fn load_cluster_id(data_dir: &Path, node_id: i32) -> Result<String, B
     }
     let id = uuid::Uuid::new_v4().simple().to_string();
     let text = format!("version=1\ncluster.id={id}\nnode.id={node_id}\n");
-    write_atomic(&path, text.as_bytes()).map_err(|e| BrokerError::storage(&path, e))?;
+    write_atomic(&path, text.as_bytes())?;
     Ok(id)
 }
 

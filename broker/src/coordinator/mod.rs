@@ -24,7 +24,6 @@ mod classic;
 mod commits;
 mod consumer;
 pub mod consumer_group;
-pub(crate) mod durable_file;
 pub mod error;
 pub mod group;
 mod journal;

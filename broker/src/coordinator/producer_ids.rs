@@ -3,7 +3,7 @@
 //!
 //! Ids are reserved in blocks of [`ID_BLOCK`], as Kafka does: before the first id of a block is
 //! given out, the block's end is written to `producer-id-block` in the data dir (temp file,
-//! fsync, rename, fsync dir; see [`super::durable_file`]). On start the broker continues at the
+//! fsync, rename, fsync dir; see `log::write_atomic`). On start the broker continues at the
 //! persisted end, so whatever it handed out before a crash lies below it. The ids of a block
 //! that were reserved but not used when the broker stopped are skipped, never reused.
 
@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use tokio::sync::Mutex;
 
-use super::durable_file::write_atomic;
 use crate::error::BrokerError;
+use crate::log::write_atomic;
 
 /// How many ids one reservation covers: one durable file write per this many producers.
 pub const ID_BLOCK: i64 = 1000;
@@ -131,8 +131,7 @@ impl ProducerIds {
     async fn reserve(&self, end: i64) -> Result<(), BrokerError> {
         let path = self.path.clone();
         let write = tokio::task::spawn_blocking(move || {
-            write_atomic(&path, end.to_string().as_bytes())
-                .map_err(|e| BrokerError::storage(&*path, e))
+            write_atomic(&path, end.to_string().as_bytes()).map_err(BrokerError::from)
         });
         match write.await {
             Ok(result) => result,

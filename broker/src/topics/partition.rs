@@ -366,9 +366,7 @@ impl Partition {
     }
 
     /// Locks the log. Only for code that is already on a blocking thread and needs the whole
-    /// log: today the group coordinator (its start-up replay and `__consumer_offsets`
-    /// appends, until it uses [`append`](Self::append) and
-    /// [`read_blocking`](Self::read_blocking)) and topic deletion. Never call it on a runtime
+    /// log: today topic deletion. Never call it on a runtime
     /// thread. The published offsets are refreshed when the guard is dropped.
     pub(crate) fn log(&self) -> LogGuard<'_> {
         LogGuard {
