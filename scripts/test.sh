@@ -8,8 +8,10 @@
 #   fuzz-check   cargo check of the cargo-fuzz targets (fuzz/, its own workspace). Checking needs
 #                no nightly: only running them does (sanitizer flags), and libfuzzer-sys builds on
 #                stable.
-#   python-env   the Python client venv (scripts/python-env.sh) that tests/python_*.rs need; when
-#                it fails, the Python tests fail too, and the report says why
+#   python-env   the Python client venvs (scripts/python-env.sh all: today's clients for
+#                tests/python_*.rs, kafka-python 2.0.2 and confluent-kafka 2.3 for
+#                tests/old_clients.rs); when it fails, those tests fail too, and the report says why
+#   client-tools Debian's kcat for tests/old_clients.rs (scripts/client-tools.sh)
 #   tests        every test target of the workspace (unit and end-to-end)
 #   doc-tests    the doc tests
 #   demo         the README's main command, `cargo run --example demo`: built first, then run
@@ -88,8 +90,10 @@ demo() {
 
 step fmt cargo fmt --all --check
 step clippy cargo clippy --workspace --all-targets -- -D warnings
-step fuzz-check cargo check --manifest-path fuzz/Cargo.toml --bins
-step python-env scripts/python-env.sh
+# The fuzz workspace shares the target dir, so it reuses what clippy checked.
+step fuzz-check cargo check --manifest-path fuzz/Cargo.toml --bins --target-dir "$target_dir"
+step python-env scripts/python-env.sh all
+step client-tools scripts/client-tools.sh
 step tests cargo test --workspace --all-targets --no-fail-fast
 step doc-tests cargo test --workspace --doc --no-fail-fast
 step demo demo
