@@ -287,14 +287,7 @@ async fn keyless_records_on_a_compacted_topic_are_named_in_record_errors() {
     assert_eq!(p.error_code, 87, "INVALID_RECORD");
     let indexes: Vec<i32> = p.record_errors.iter().map(|e| e.batch_index).collect();
     assert_eq!(indexes, vec![0, 1, 2], "every keyless record is named");
-    let part = broker
-        .broker()
-        .state()
-        .topics
-        .get(&topic)
-        .unwrap()
-        .partition(0)
-        .unwrap();
+    let part = partition(&broker, &topic, 0);
     let end = part.log_end_offset();
     assert_eq!(end, 0, "nothing was written");
     broker.shutdown().await;

@@ -121,14 +121,7 @@ async fn compacted_topic_keeps_latest_value_per_key_and_drops_tombstones() {
     expected.insert("filler".into(), Some("f59".into()));
 
     // While the cleaner works, every full read ends in the same latest state.
-    let part = broker
-        .broker()
-        .state()
-        .topics
-        .get(&topic)
-        .unwrap()
-        .partition(0)
-        .unwrap();
+    let part = partition(&broker, &topic, 0);
     let last = std::cell::RefCell::new(String::new());
     let last_ref = &last;
     let finished = poll_until(Duration::from_secs(40), || {

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::partition;
 use common::raw::{produce_req, record_batch, RawClient};
 use fjord_broker::EmbeddedConfig;
 use kafka_protocol::messages::{DescribeLogDirsRequest, ProduceRequest};
@@ -137,14 +138,7 @@ async fn a_full_disk_is_reported_once_and_clears_by_itself() {
             "no false acknowledgement while the disk is full"
         );
     }
-    let part = broker
-        .broker()
-        .state()
-        .topics
-        .get(&topic)
-        .unwrap()
-        .partition(0)
-        .unwrap();
+    let part = partition(&broker, &topic, 0);
     assert_eq!(
         part.log_end_offset(),
         acked,

@@ -104,14 +104,7 @@ async fn retries_are_deduplicated_and_gaps_rejected_across_restarts() {
         new_pid > pid2,
         "producer ids are not reused after a restart"
     );
-    let part = broker
-        .broker()
-        .state()
-        .topics
-        .get(&topic)
-        .unwrap()
-        .partition(0)
-        .unwrap();
+    let part = partition(&broker, &topic, 0);
     assert_eq!(
         part.log_end_offset(),
         6,

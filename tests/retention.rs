@@ -53,14 +53,7 @@ async fn size_retention_deletes_old_segments_and_consumers_reset() {
     )
     .await;
     produce_one_by_one(&bs, &topic, 200, None).await;
-    let part = broker
-        .broker()
-        .state()
-        .topics
-        .get(&topic)
-        .unwrap()
-        .partition(0)
-        .unwrap();
+    let part = partition(&broker, &topic, 0);
     eventually(
         "size retention to bring the log under retention.bytes plus one segment",
         Duration::from_secs(20),
@@ -147,14 +140,7 @@ async fn time_retention_deletes_expired_segments() {
     .await;
     let an_hour_ago = fjord_broker::topics::now_ms() - 3_600_000;
     produce_one_by_one(&bs, &topic, 100, Some(an_hour_ago)).await;
-    let part = broker
-        .broker()
-        .state()
-        .topics
-        .get(&topic)
-        .unwrap()
-        .partition(0)
-        .unwrap();
+    let part = partition(&broker, &topic, 0);
     eventually(
         "time retention to delete every expired segment",
         Duration::from_secs(20),
@@ -173,14 +159,7 @@ async fn time_retention_deletes_expired_segments() {
     )
     .await;
     produce_one_by_one(&bs, &witness, 100, Some(an_hour_ago)).await;
-    let witness_part = broker
-        .broker()
-        .state()
-        .topics
-        .get(&witness)
-        .unwrap()
-        .partition(0)
-        .unwrap();
+    let witness_part = partition(&broker, &witness, 0);
     eventually(
         "a retention pass after the fresh records (the witness topic's expiry)",
         Duration::from_secs(20),

@@ -140,6 +140,22 @@ where
         .expect("the consumer closes");
 }
 
+/// An embedded broker's partition, for checks of its log that no client exposes.
+pub fn partition(
+    broker: &EmbeddedBroker,
+    topic: &str,
+    index: i32,
+) -> std::sync::Arc<fjord_broker::topics::Partition> {
+    broker
+        .broker()
+        .state()
+        .topics
+        .get(topic)
+        .expect("topic exists")
+        .partition(index)
+        .expect("partition exists")
+}
+
 pub fn values(msgs: &[OwnedMessage]) -> Vec<String> {
     msgs.iter()
         .map(|m| String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned())
