@@ -8,7 +8,11 @@
 #               (a line "NNNN full" there runs that test without -Q: 0022's main sub-test is
 #               not marked quick, so -Q would leave only its small non-existent-topic check)
 #   --release   build and run the release broker instead of the debug one (see below)
-#   TEST ...    run these test numbers (e.g. 0001 12 0090), allowlisted or not
+#   --show-settings
+#               print each selected test's broker settings (NNNN: -o KEY=VALUE ...) and exit,
+#               without building or running anything
+#   TEST ...    run these test numbers (e.g. 0001 12 0090), allowlisted or not; a listed
+#               number keeps its list line's settings
 #
 # A list line is a test number, optionally "full", and optionally KEY=VALUE server.properties
 # settings for that test's broker (e.g. Kafka's group.initial.rebalance.delay.ms=3000, which
@@ -85,6 +89,7 @@ usage() {
 
 quick=0
 release=0
+show_settings=0
 selected=()
 declare -A run_full=()   # test numbers that --quick runs without -Q
 declare -A test_props=() # test number -> space-separated KEY=VALUE broker overrides from the list
@@ -92,6 +97,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --quick) quick=1 ;;
         --release) release=1 ;;
+        --show-settings) show_settings=1 ;;
         -h | --help)
             usage
             exit 0
@@ -105,15 +111,18 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-if [ ${#selected[@]} -eq 0 ]; then
-    list="$list_dir/allowlist.txt"
-    [ "$quick" = 1 ] && list="$list_dir/quick.txt"
-    [ -f "$list" ] || die "missing test list $list"
+# The test list: its numbers run when none are given; its per-test settings ("full",
+# KEY=VALUE) apply to a number given on the command line too, so `librdkafka-suite.sh 0118`
+# runs 0118 against the same broker settings as the full run does.
+list="$list_dir/allowlist.txt"
+[ "$quick" = 1 ] && list="$list_dir/quick.txt"
+listed=()
+if [ -f "$list" ]; then
     # One test number a line, optionally followed by "full" and by KEY=VALUE broker settings
     # for that test's broker; '#' starts a comment.
     while read -r num rest; do
         [[ "$num" =~ ^[0-9]{4}$ ]] || die "$list: '$num' is not a test number like 0001"
-        selected+=("$num")
+        listed+=("$num")
         for word in $rest; do
             case "$word" in
                 full) run_full[$num]=1 ;;
@@ -122,7 +131,30 @@ if [ ${#selected[@]} -eq 0 ]; then
             esac
         done
     done < <(sed -e 's/#.*//' "$list" | awk 'NF')
-    [ ${#selected[@]} -gt 0 ] || die "no test numbers in $list"
+fi
+if [ ${#selected[@]} -eq 0 ]; then
+    [ -f "$list" ] || die "missing test list $list"
+    [ ${#listed[@]} -gt 0 ] || die "no test numbers in $list"
+    selected=("${listed[@]}")
+fi
+
+# set_broker_props NUM: sets the array broker_props to the -o settings of test NUM's broker, in
+# order (a later setting of a key wins): the suite's defaults, SUITE_BROKER_PROPS, the list's.
+set_broker_props() {
+    broker_props=(-o num.partitions=4 -o auto.create.topics.enable=true
+        -o group.initial.rebalance.delay.ms=0)
+    local p
+    for p in ${SUITE_BROKER_PROPS:-} ${test_props[$1]:-}; do
+        broker_props+=(-o "$p")
+    done
+}
+
+if [ "$show_settings" = 1 ]; then
+    for num in "${selected[@]}"; do
+        set_broker_props "$num"
+        echo "$num: ${broker_props[*]}"
+    done
+    exit 0
 fi
 
 # --- 1. librdkafka sources -------------------------------------------------------------------
@@ -250,19 +282,18 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Starts a broker with a fresh data dir, logging to $1; sets broker_addr to its HOST:PORT.
+# Starts a broker with a fresh data dir and the settings for test $2, logging to $1; sets
+# broker_addr to its HOST:PORT.
 start_broker() {
     local log="$1" data props=()
     data="$(mktemp -d "$work_dir/data.XXXXXX")"
-    props=(-o num.partitions=4 -o auto.create.topics.enable=true
-        -o group.initial.rebalance.delay.ms=0)
-    local p
-    for p in ${SUITE_BROKER_PROPS:-} ${2:-}; do
-        props+=(-o "$p")
-    done
+    set_broker_props "$2"
+    props=("${broker_props[@]}")
+    # The command line first, so the log shows which settings the test's broker had.
+    echo "+ fjord broker --listen 127.0.0.1:0 --data-dir $data ${props[*]}" >"$log"
     NO_COLOR=1 FJORD_LOG="${FJORD_LOG:-info}" RUST_LOG="${FJORD_LOG:-info}" \
         "$fjord_bin" broker --listen 127.0.0.1:0 --data-dir "$data" "${props[@]}" \
-        >"$log" 2>&1 &
+        >>"$log" 2>&1 &
     broker_pid=$!
     broker_addr=""
     local i
@@ -292,7 +323,7 @@ run_one() {
     status="FAILED"
     seconds="-"
     detail=""
-    if ! start_broker "$blog" "${test_props[$num]:-}"; then
+    if ! start_broker "$blog" "$num"; then
         status="NO-BROKER"
         detail="broker did not start (see $blog)"
         return
