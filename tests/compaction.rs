@@ -20,7 +20,7 @@ fn read_log(bs: &str, topic: &str) -> Vec<(String, Option<String>)> {
     let (_, high) = c
         .fetch_watermarks(topic, 0, Duration::from_secs(5))
         .unwrap();
-    drop(c);
+    close(c);
     let mut c = client_config(bs);
     c.set("group.id", "compaction-reader")
         .set("enable.auto.commit", "false")
@@ -51,6 +51,8 @@ fn read_log(bs: &str, topic: &str) -> Vec<(String, Option<String>)> {
             None => {}
         }
     }
+    drop(tpl);
+    close(consumer);
     out
 }
 

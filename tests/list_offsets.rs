@@ -49,6 +49,7 @@ async fn offsets_for_times(codec: &str) {
         let offset = got.elements()[0].offset();
         assert_eq!(offset, want, "codec {codec}: timestamp {ts}");
     }
+    close(consumer);
     broker.shutdown().await;
 }
 

@@ -562,6 +562,8 @@ fn commit_offsets(bootstrap: &str, group: &str, topic: &str, offsets: &[(i32, i6
             .unwrap();
     }
     consumer.commit(&list, CommitMode::Sync).unwrap();
+    drop(list);
+    close(consumer);
 }
 
 /// How each client spells a group state.

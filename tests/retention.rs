@@ -21,8 +21,11 @@ fn config() -> EmbeddedConfig {
 
 fn watermarks(bs: &str, topic: &str) -> (i64, i64) {
     let c: BaseConsumer = client_config(bs).create().expect("client");
-    c.fetch_watermarks(topic, 0, Duration::from_secs(5))
-        .expect("watermarks")
+    let marks = c
+        .fetch_watermarks(topic, 0, Duration::from_secs(5))
+        .expect("watermarks");
+    close(c);
+    marks
 }
 
 async fn produce_one_by_one(bs: &str, topic: &str, n: usize, timestamp: Option<i64>) {

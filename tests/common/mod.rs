@@ -3,11 +3,13 @@
 
 #![allow(dead_code, missing_docs, unused_imports)]
 
+pub mod groups;
 pub mod process;
 pub mod python;
 pub mod raw;
 pub mod wait;
 
+pub use groups::{group_broker_config, group_state, wait_for_group_state};
 pub use wait::{eventually, eventually_async, eventually_blocking, eventually_some, poll_until};
 
 /// The broker's allocator, as in the `fjord` binary, so embedded brokers survive hostile sizes.
