@@ -9,6 +9,9 @@
 //! - [`GroupAdmin`] ([`groups`]): list and describe consumer groups, their
 //!   lag, offset resets and deletion; [`datetime`] parses the RFC 3339
 //!   times resets accept.
+//! - [`format`]: serdes, typed keys and values to record bytes and back
+//!   (strings, Kafka's big-endian numbers, JSON); the trait every Fjord
+//!   serde implements.
 //! - [`enum@Error`]: the crate's one error type, with messages a user can act on.
 //!
 //! Data flows one way: settings (flags, properties files) become an rdkafka
@@ -31,6 +34,7 @@ pub mod client;
 pub mod config;
 pub mod datetime;
 pub mod error;
+pub mod format;
 pub mod groups;
 pub mod metadata;
 
