@@ -25,6 +25,17 @@ pub struct KGroupedStream<K, V> {
     name: Option<String>,
 }
 
+impl<K, V> Clone for KGroupedStream<K, V> {
+    fn clone(&self) -> Self {
+        KGroupedStream {
+            stream: self.stream.clone(),
+            key_serde: self.key_serde.clone(),
+            value_serde: self.value_serde.clone(),
+            name: self.name.clone(),
+        }
+    }
+}
+
 /// The serdes and name of a store, with what the grouping knows filled in.
 struct StoreDef<K, A> {
     name: String,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::grouped::KGroupedStream;
 use super::nodes::{SinkNode, SinkTarget, SourceNode};
-use super::options::{Consumed, Grouped, Named, Produced, Repartitioned, SerdeRef};
+use super::options::{same_type, Consumed, Grouped, Named, Produced, Repartitioned, SerdeRef};
 use super::GraphRef;
 use crate::error::Result;
 use crate::processor::{node_factory, Data, FnNode, NodeFactory, Processor, ProcessorContext};
@@ -170,7 +170,12 @@ impl<K: Data, V: Data> KStream<K, V> {
             });
             Ok(())
         });
-        self.derive(node, None, None, true)
+        self.derive(
+            node,
+            same_type(&self.key_serde),
+            same_type(&self.value_serde),
+            true,
+        )
     }
 
     /// A new value per record; the key stays.
@@ -199,7 +204,7 @@ impl<K: Data, V: Data> KStream<K, V> {
         self.derive(
             node,
             self.key_serde.clone(),
-            None,
+            same_type(&self.value_serde),
             self.repartition_required,
         )
     }
@@ -223,7 +228,12 @@ impl<K: Data, V: Data> KStream<K, V> {
             }
             Ok(())
         });
-        self.derive(node, None, None, true)
+        self.derive(
+            node,
+            same_type(&self.key_serde),
+            same_type(&self.value_serde),
+            true,
+        )
     }
 
     /// Zero or more values per record, each with the record's key.
@@ -248,7 +258,7 @@ impl<K: Data, V: Data> KStream<K, V> {
         self.derive(
             node,
             self.key_serde.clone(),
-            None,
+            same_type(&self.value_serde),
             self.repartition_required,
         )
     }
@@ -268,7 +278,12 @@ impl<K: Data, V: Data> KStream<K, V> {
             });
             Ok(())
         });
-        self.derive(node, None, self.value_serde.clone(), true)
+        self.derive(
+            node,
+            same_type(&self.key_serde),
+            self.value_serde.clone(),
+            true,
+        )
     }
 
     /// Calls `f` on every record and passes it on unchanged.

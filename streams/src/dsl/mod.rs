@@ -213,6 +213,26 @@ impl StreamsBuilder {
         ktable::source(&self.graph, topic, consumed, materialized)
     }
 
+    /// Adds a key-value store named `name` (logged to
+    /// `<application.id>-<name>-changelog`) for processors of the Processor
+    /// API ([`KStream::process`]).
+    pub fn add_key_value_store(&self, name: &str) {
+        self.graph
+            .borrow_mut()
+            .add_store(name.to_string(), StoreKind::KeyValue, true);
+    }
+
+    /// Adds a window store named `name` keeping windows for `retention`.
+    pub fn add_window_store(&self, name: &str, retention: std::time::Duration) {
+        self.graph.borrow_mut().add_store(
+            name.to_string(),
+            StoreKind::Window {
+                retention_ms: i64::try_from(retention.as_millis()).unwrap_or(i64::MAX),
+            },
+            true,
+        );
+    }
+
     /// Checks the graph and returns the topology.
     ///
     /// # Errors

@@ -9,6 +9,19 @@ use fjord_core::format::Serde;
 /// A shared serde of `T`.
 pub type SerdeRef<T> = Arc<dyn Serde<T>>;
 
+/// `serde` as a serde of `B`, when `B` is the same type as `A`: an operator
+/// that keeps a type (a `map_values` from `String` to `String`) keeps its
+/// serde, as Kafka's default serdes would cover it.
+pub(crate) fn same_type<A: 'static, B: 'static>(
+    serde: &Option<SerdeRef<A>>,
+) -> Option<SerdeRef<B>> {
+    let boxed: Box<dyn std::any::Any> = Box::new(serde.clone());
+    boxed
+        .downcast::<Option<SerdeRef<B>>>()
+        .ok()
+        .and_then(|s| *s)
+}
+
 /// Computes a record's event time from its key, value and own timestamp.
 pub type TimestampExtractor<K, V> = Arc<dyn Fn(&K, &V, i64) -> i64 + Send + Sync>;
 
@@ -262,5 +275,18 @@ impl Named {
     /// The name `name`.
     pub fn as_(name: impl Into<String>) -> Self {
         Named(Some(name.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fjord_core::format::Utf8;
+
+    #[test]
+    fn same_type_keeps_a_serde_only_for_the_same_type() {
+        let s: Option<SerdeRef<String>> = Some(Arc::new(Utf8));
+        assert!(same_type::<String, String>(&s).is_some());
+        assert!(same_type::<String, i64>(&s).is_none());
     }
 }
