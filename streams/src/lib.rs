@@ -60,6 +60,6 @@ pub use processor::{
     Data, Processor, ProcessorContext, PunctuationId, PunctuationType, TaskMetrics,
 };
 pub use record::{Headers, Record, RecordMetadata};
-pub use runtime::{KafkaStreams, State};
+pub use runtime::{KafkaStreams, State, StreamsMetrics};
 pub use task::TaskId;
 pub use topology::Topology;

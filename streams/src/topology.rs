@@ -8,7 +8,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use crate::error::{Result, StreamsError};
 use crate::processor::NodeFactory;
@@ -172,7 +171,7 @@ impl Topology {
             }
             x
         }
-        let mut union = |parent: &mut Vec<usize>, a: usize, b: usize| {
+        let union = |parent: &mut Vec<usize>, a: usize, b: usize| {
             let (ra, rb) = (find(parent, a), find(parent, b));
             if ra != rb {
                 parent[ra.max(rb)] = ra.min(rb);
@@ -213,14 +212,6 @@ impl Topology {
                 Subtopology { id, nodes, stores }
             })
             .collect()
-    }
-
-    /// The sub-topology a node belongs to.
-    pub(crate) fn subtopology_of(&self, node: usize) -> usize {
-        self.subtopologies
-            .iter()
-            .find(|s| s.nodes.contains(&node))
-            .map_or(0, |s| s.id)
     }
 
     /// The source nodes of a sub-topology.
@@ -340,9 +331,6 @@ impl Topology {
     }
 }
 
-/// Shared so every task of every thread builds its nodes from one copy.
-pub(crate) type SharedTopology = Arc<Topology>;
-
 /// Partition counts of a topology on a cluster: tasks per sub-topology and
 /// the partition count of every internal topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -430,6 +418,23 @@ impl Topology {
                     let topic = TopicName::Internal(suffix).resolve(application_id);
                     if !fixed.contains_key(&topic) && tasks[sub.id] > 0 {
                         counts.insert(topic, tasks[sub.id]);
+                    }
+                }
+            }
+            // A repartition topic in a join takes the partition count of
+            // the user topics it joins, so the two sides are co-partitioned.
+            for group in &self.copartition_groups {
+                let external = group
+                    .iter()
+                    .filter(|t| matches!(t, TopicName::External(_)))
+                    .filter_map(|t| counts.get(&t.resolve(application_id)).copied())
+                    .max();
+                if let Some(c) = external {
+                    for t in group.iter().filter(|t| matches!(t, TopicName::Internal(_))) {
+                        let name = t.resolve(application_id);
+                        if !fixed.contains_key(&name) {
+                            counts.insert(name, c);
+                        }
                     }
                 }
             }

@@ -657,3 +657,112 @@ fn the_processor_api_punctuates_on_stream_time_and_wall_clock_and_uses_stores() 
     assert_eq!(driver.key_value_store("seen", Utf8, Utf8).unwrap().len(), 3);
     assert_eq!(driver.changelog("app-seen-changelog").len(), 3);
 }
+
+#[test]
+fn stream_table_joins_look_up_the_current_row() {
+    let b = StreamsBuilder::new();
+    let prices = b.table(
+        "prices",
+        Consumed::with(Utf8, Int64),
+        Materialized::as_("prices"),
+    );
+    let orders = b.stream("orders", Consumed::with(Utf8, Int64));
+    orders
+        .clone()
+        .join(&prices, |qty, price| qty * price)
+        .to("totals", Produced::with(Utf8, Int64));
+    orders
+        .left_join(&prices, |qty, price| {
+            format!("{qty}x{}", price.map_or(-1, |p| *p))
+        })
+        .to("all", Produced::with(Utf8, Utf8));
+    let driver = TopologyTestDriver::with_partitions(
+        b.build().unwrap(),
+        config(),
+        &[("prices", 2), ("orders", 2)],
+    )
+    .unwrap();
+    let p = driver.input_topic("prices", Utf8, Nullable(Int64));
+    let o = driver.input_topic("orders", Utf8, Int64);
+    p.pipe_input(s("apple"), Some(3), 0).unwrap();
+    o.pipe_input(s("apple"), 2, 1).unwrap();
+    o.pipe_input(s("pear"), 5, 2).unwrap();
+    p.pipe_input(s("apple"), Some(4), 3).unwrap();
+    o.pipe_input(s("apple"), 1, 4).unwrap();
+    assert_eq!(
+        driver.output_topic("totals", Utf8, Int64).read_key_values(),
+        vec![(s("apple"), 6), (s("apple"), 4)]
+    );
+    assert_eq!(
+        driver.output_topic("all", Utf8, Utf8).read_key_values(),
+        vec![
+            (s("apple"), s("2x3")),
+            (s("pear"), s("5x-1")),
+            (s("apple"), s("1x4"))
+        ]
+    );
+}
+
+#[test]
+fn a_join_of_topics_that_are_not_co_partitioned_fails_naming_both() {
+    let b = StreamsBuilder::new();
+    let prices = b.table(
+        "prices",
+        Consumed::with(Utf8, Int64),
+        Materialized::as_("prices"),
+    );
+    b.stream("orders", Consumed::with(Utf8, Int64))
+        .join(&prices, |q, p| q * p)
+        .to("totals", Produced::with(Utf8, Int64));
+    let err = TopologyTestDriver::with_partitions(
+        b.build().unwrap(),
+        config(),
+        &[("prices", 2), ("orders", 3)],
+    )
+    .err()
+    .unwrap();
+    let text = err.to_string();
+    assert!(
+        text.contains("orders (3 partitions)") && text.contains("prices (2 partitions)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_rekeyed_stream_is_repartitioned_to_the_tables_partition_count_before_a_join() {
+    let b = StreamsBuilder::new();
+    let prices = b.table(
+        "prices",
+        Consumed::with(Utf8, Int64),
+        Materialized::as_("prices"),
+    );
+    b.stream("orders", Consumed::with(Utf8, Utf8))
+        .select_key(|_, product| product.clone())
+        .join(&prices, |product, p| product.len() as i64 * p)
+        .to("totals", Produced::with(Utf8, Int64));
+    let driver = TopologyTestDriver::with_partitions(
+        b.build().unwrap(),
+        config(),
+        &[("prices", 3), ("orders", 1)],
+    )
+    .unwrap();
+    let repartition: Vec<(String, i32)> = driver
+        .internal_topics()
+        .into_iter()
+        .filter(|(t, _)| t.ends_with("-repartition"))
+        .collect();
+    assert_eq!(repartition.len(), 1);
+    assert_eq!(repartition[0].1, 3);
+    driver
+        .input_topic("prices", Utf8, Nullable(Int64))
+        .pipe_input(s("kiwi"), Some(7), 0)
+        .unwrap();
+    driver
+        .input_topic("orders", Utf8, Utf8)
+        .pipe_input(s("order-1"), s("kiwi"), 1)
+        .unwrap();
+    assert_eq!(
+        driver.output_topic("totals", Utf8, Int64).read_key_values(),
+        vec![(s("kiwi"), 28)]
+    );
+}

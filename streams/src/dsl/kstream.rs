@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::grouped::KGroupedStream;
+use super::ktable::KTable;
 use super::nodes::{SinkNode, SinkTarget, SourceNode};
 use super::options::{same_type, Consumed, Grouped, Named, Produced, Repartitioned, SerdeRef};
 use super::GraphRef;
@@ -477,6 +478,86 @@ impl<K: Data, V: Data> KStream<K, V> {
         }
         drop(g);
         self.derive(node, None, None, true)
+    }
+
+    /// Joins each record with the table's current value for its key (a
+    /// stream-table inner join: records whose key is not in the table are
+    /// dropped). The stream and the table must be co-partitioned; a stream
+    /// whose key changed is repartitioned first.
+    pub fn join<VT: Data, VR: Data>(
+        self,
+        table: &KTable<K, VT>,
+        joiner: impl Fn(&V, &VT) -> VR + Send + Sync + 'static,
+    ) -> KStream<K, VR> {
+        self.table_join(table, false, move |v, t: Option<&VT>| {
+            t.map(|t| joiner(v, t))
+        })
+    }
+
+    /// Like [`KStream::join`], but a record whose key is not in the table is
+    /// joined with `None` (a left join).
+    pub fn left_join<VT: Data, VR: Data>(
+        self,
+        table: &KTable<K, VT>,
+        joiner: impl Fn(&V, Option<&VT>) -> VR + Send + Sync + 'static,
+    ) -> KStream<K, VR> {
+        self.table_join(table, true, move |v, t| Some(joiner(v, t)))
+    }
+
+    fn table_join<VT: Data, VR: Data>(
+        self,
+        table: &KTable<K, VT>,
+        left: bool,
+        joiner: impl Fn(&V, Option<&VT>) -> Option<VR> + Send + Sync + 'static,
+    ) -> KStream<K, VR> {
+        let kind = if left { "left join" } else { "join" };
+        let Some(store) = table.store.clone() else {
+            self.graph.borrow_mut().error(format!(
+                "a stream-table {kind} needs a materialized table (a table from StreamsBuilder::table or an aggregation)"
+            ));
+            return self.derive(self.node, self.key_serde.clone(), None, false);
+        };
+        let (Some(key_serde), Some(table_serde)) =
+            (table.key_serde.clone(), table.value_serde.clone())
+        else {
+            self.graph
+                .borrow_mut()
+                .error(format!("the table of a stream-table {kind} has no serdes"));
+            return self.derive(self.node, self.key_serde.clone(), None, false);
+        };
+        let stream = if self.repartition_required {
+            match self.serdes_for("a join's repartition", Some(key_serde.clone()), None) {
+                Some((k, v)) => {
+                    let base = self.graph.borrow_mut().generate("KSTREAM-JOIN");
+                    self.through_internal(&base, None, k, v)
+                }
+                None => return self.derive(self.node, None, None, false),
+            }
+        } else {
+            self
+        };
+        let changelog_store = store.clone();
+        let node = stream.add_fn("KSTREAM-JOIN", move |ctx, r: Record<K, V>| {
+            let topic = format!("{}-{changelog_store}-changelog", ctx.application_id());
+            let Some(kb) = key_serde.serialize(&topic, &r.key)? else {
+                return Ok(());
+            };
+            let current = match ctx.kv_store(&changelog_store)?.get(&kb)? {
+                Some(b) => Some(table_serde.deserialize(&topic, Some(&b))?),
+                None => None,
+            };
+            if let Some(joined) = joiner(&r.value, current.as_ref()) {
+                ctx.forward(r.with_value(joined));
+            }
+            Ok(())
+        });
+        let mut g = stream.graph.borrow_mut();
+        g.connect_store(node, &store);
+        let mut topics = g.source_topics_upstream(stream.node);
+        topics.extend(g.source_topics_upstream(table.node));
+        g.add_copartition_group(topics);
+        drop(g);
+        stream.derive(node, stream.key_serde.clone(), None, false)
     }
 
     /// Groups by the current key, for an aggregation.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use fjord_core::format::{Serde, SerdeError};
 
 use super::grouped::KGroupedTable;
-use super::nodes::{observe_time, on_bad_record, raw_record, Decoded};
+use super::nodes::{observe_time, on_bad_record, raw_record};
 use super::options::{Consumed, Grouped, Materialized, SerdeRef};
 use super::GraphRef;
 use super::KStream;
@@ -86,9 +86,7 @@ impl<K: Data, V: Data> Node for TableSource<K, V> {
             });
         let (key, new) = match decoded {
             Ok(kv) => kv,
-            Err(e) => match on_bad_record::<()>(ctx, &raw, e)? {
-                Decoded::Ok(()) | Decoded::Skipped => return Ok(()),
-            },
+            Err(e) => return on_bad_record(ctx, &raw, e),
         };
         if !observe_time(ctx, &raw, raw.timestamp) {
             return Ok(());

@@ -11,13 +11,6 @@ use crate::processor::{Data, ErasedRecord, Node, NodeContext, ProcessorContext};
 use crate::record::{OutputRecord, RawRecord, Record};
 use crate::topology::TopicName;
 
-/// The record being consumed, or why it was set aside.
-pub(crate) enum Decoded<T> {
-    Ok(T),
-    /// Handled by the deserialization handler (skipped or dead-lettered).
-    Skipped,
-}
-
 /// Unboxes the raw record a source node receives.
 pub(crate) fn raw_record(ctx: &NodeContext<'_, '_>, record: ErasedRecord) -> Result<RawRecord> {
     record
@@ -26,12 +19,13 @@ pub(crate) fn raw_record(ctx: &NodeContext<'_, '_>, record: ErasedRecord) -> Res
         .map_err(|_| ctx.error("internal: a source node got a typed record"))
 }
 
-/// Applies the deserialization handler to a record that failed to decode.
-pub(crate) fn on_bad_record<T>(
+/// Applies the deserialization handler to a record that failed to decode:
+/// an error (fail), or `Ok` when it was skipped or dead-lettered.
+pub(crate) fn on_bad_record(
     ctx: &mut NodeContext<'_, '_>,
     raw: &RawRecord,
     error: SerdeError,
-) -> Result<Decoded<T>> {
+) -> Result<()> {
     ctx.env.metrics.deserialization_errors += 1;
     match ctx.env.handlers.deserialization.clone() {
         DeserializationHandler::LogAndFail => Err(error.into()),
@@ -41,7 +35,7 @@ pub(crate) fn on_bad_record<T>(
                 "skipped a record that cannot be deserialized"
             );
             ctx.env.metrics.dropped_records += 1;
-            Ok(Decoded::Skipped)
+            Ok(())
         }
         DeserializationHandler::DeadLetter(topic) => {
             let mut headers = raw.headers.clone();
@@ -72,7 +66,7 @@ pub(crate) fn on_bad_record<T>(
                 topic = %raw.topic, partition = raw.partition, offset = raw.offset, error = %error,
                 "sent a record that cannot be deserialized to the dead-letter topic"
             );
-            Ok(Decoded::Skipped)
+            Ok(())
         }
     }
 }
@@ -106,9 +100,7 @@ impl<K: Data, V: Data> Node for SourceNode<K, V> {
             .and_then(|k| Ok((k, self.value.deserialize(&raw.topic, raw.value.as_deref())?)));
         let (key, value) = match decoded {
             Ok(kv) => kv,
-            Err(e) => match on_bad_record::<()>(ctx, &raw, e)? {
-                Decoded::Ok(()) | Decoded::Skipped => return Ok(()),
-            },
+            Err(e) => return on_bad_record(ctx, &raw, e),
         };
         let ts = match &self.extractor {
             Some(f) => f(&key, &value, raw.timestamp),

@@ -1,0 +1,647 @@
+//! A stream thread: one group member running its assigned tasks.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::message::{BorrowedMessage, Header, Headers as _, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+
+use super::setup;
+use super::{Shared, StreamsMetrics, ThreadState};
+use crate::config::{ErrorPolicy, StreamsConfig};
+use crate::error::{Result, StreamsError};
+use crate::processor::{PunctuationType, RecordCollector, TaskMetrics};
+use crate::record::{OutputRecord, RawRecord};
+use crate::task::{Handlers, Task, TaskId};
+use crate::topology::{PartitionPlan, Topology};
+
+/// How long a commit waits for the producer's acknowledgements.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often wall-clock punctuations are checked.
+const WALL_CLOCK_TICK: Duration = Duration::from_millis(50);
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Delivery failures, kept until the next commit looks at them.
+#[derive(Default)]
+pub(crate) struct ProducerState {
+    failures: Mutex<Vec<String>>,
+}
+
+impl ClientContext for ProducerState {}
+
+impl ProducerContext for ProducerState {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Err((e, m)) = result {
+            let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+            failures.push(format!("producing to {}: {e}", m.topic()));
+        }
+    }
+}
+
+/// The thread's tasks and clients, shared with the rebalance callbacks
+/// (which run inside `poll`, on this same thread).
+pub(crate) struct Core {
+    index: usize,
+    application_id: Arc<str>,
+    topology: Arc<Topology>,
+    config: StreamsConfig,
+    plan: Arc<PartitionPlan>,
+    shared: Arc<Shared>,
+    tasks: BTreeMap<TaskId, Task>,
+    producer: BaseProducer<ProducerState>,
+    restore: BaseConsumer,
+    /// Resolved source topic -> sub-topology.
+    readers: BTreeMap<String, usize>,
+    /// Metrics of tasks this thread closed.
+    closed: TaskMetrics,
+    restored: u64,
+    commits: u64,
+    /// Set by a callback that failed; the loop stops the thread with it.
+    failure: Option<StreamsError>,
+}
+
+struct Collector<'a> {
+    producer: &'a BaseProducer<ProducerState>,
+}
+
+impl RecordCollector for Collector<'_> {
+    fn send(&mut self, record: OutputRecord) -> Result<()> {
+        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+        for (k, v) in &record.headers {
+            headers = headers.insert(Header {
+                key: k,
+                value: v.as_deref(),
+            });
+        }
+        let mut base = BaseRecord::<[u8], [u8]>::to(&record.topic)
+            .timestamp(record.timestamp)
+            .headers(headers);
+        if let Some(k) = record.key.as_deref() {
+            base = base.key(k);
+        }
+        if let Some(v) = record.value.as_deref() {
+            base = base.payload(v);
+        }
+        if let Some(p) = record.partition {
+            base = base.partition(p);
+        }
+        let deadline = Instant::now() + FLUSH_TIMEOUT;
+        loop {
+            match self.producer.send(base) {
+                Ok(()) => return Ok(()),
+                Err((
+                    rdkafka::error::KafkaError::MessageProduction(
+                        rdkafka::types::RDKafkaErrorCode::QueueFull,
+                    ),
+                    back,
+                )) if Instant::now() < deadline => {
+                    // Back-pressure: serve delivery reports until there is room.
+                    self.producer.poll(Duration::from_millis(10));
+                    base = back;
+                }
+                Err((e, _)) => {
+                    return Err(StreamsError::kafka(
+                        format!("producing to {}", record.topic),
+                        e,
+                    ))
+                }
+            }
+        }
+    }
+}
+
+impl Core {
+    fn sub_of(&self, topic: &str) -> Option<usize> {
+        if let Some(&s) = self.readers.get(topic) {
+            return Some(s);
+        }
+        // A topic a pattern source matched after start.
+        self.topology.subtopologies.iter().find_map(|sub| {
+            self.topology.sources_of(sub.id).into_iter().find_map(|i| {
+                match &self.topology.nodes[i].kind {
+                    crate::topology::NodeKind::Source(crate::topology::SourceTopics::Pattern(
+                        p,
+                    )) if p.is_match(topic) => Some(sub.id),
+                    _ => None,
+                }
+            })
+        })
+    }
+
+    fn task_of(&self, topic: &str, partition: i32) -> Option<TaskId> {
+        self.sub_of(topic).map(|subtopology| TaskId {
+            subtopology,
+            partition,
+        })
+    }
+
+    fn handlers(&self) -> Handlers {
+        Handlers {
+            deserialization: self.config.deserialization_handler.clone(),
+            processing: self.config.processing_handler,
+        }
+    }
+
+    /// Creates, restores and initializes the tasks of newly assigned partitions.
+    fn assign(&mut self, partitions: &TopicPartitionList) -> Result<()> {
+        let mut new: BTreeSet<TaskId> = BTreeSet::new();
+        for e in partitions.elements() {
+            if let Some(id) = self.task_of(e.topic(), e.partition()) {
+                if !self.tasks.contains_key(&id) {
+                    new.insert(id);
+                }
+            }
+        }
+        for id in new {
+            let mut task = Task::new(
+                id,
+                self.application_id.clone(),
+                self.topology.clone(),
+                self.handlers(),
+            );
+            self.restore_task(&mut task)?;
+            let mut collector = Collector {
+                producer: &self.producer,
+            };
+            task.init(&mut collector, now_ms())?;
+            tracing::info!(thread = self.index, task = %id, "task created");
+            self.tasks.insert(id, task);
+        }
+        Ok(())
+    }
+
+    /// Replays each logged store's changelog partition into the store.
+    fn restore_task(&mut self, task: &mut Task) -> Result<()> {
+        let partition = task.id.partition;
+        for (store, topic) in task.changelogs.clone() {
+            let (low, high) = self
+                .restore
+                .fetch_watermarks(&topic, partition, Duration::from_secs(30))
+                .map_err(|e| {
+                    StreamsError::kafka(format!("reading the end of {topic}-{partition}"), e)
+                })?;
+            if high <= low {
+                continue;
+            }
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition_offset(&topic, partition, Offset::Offset(low))
+                .map_err(|e| StreamsError::kafka("restore assignment", e))?;
+            self.restore
+                .assign(&tpl)
+                .map_err(|e| StreamsError::kafka(format!("assigning {topic}-{partition}"), e))?;
+            let started = Instant::now();
+            let mut count = 0u64;
+            let mut last = low - 1;
+            let deadline = Instant::now() + Duration::from_secs(300);
+            while last < high - 1 {
+                if Instant::now() > deadline {
+                    return Err(StreamsError::store(
+                        &store,
+                        format!("restoring {topic}-{partition} did not reach offset {high} in 300 s (at {last})"),
+                    ));
+                }
+                match self.restore.poll(Duration::from_millis(100)) {
+                    Some(Ok(m)) => {
+                        last = m.offset();
+                        if let Some(key) = m.key() {
+                            task.stores.get(&store)?.restore(key, m.payload())?;
+                            count += 1;
+                        }
+                    }
+                    Some(Err(e)) => {
+                        return Err(StreamsError::kafka(
+                            format!("restoring {topic}-{partition}"),
+                            e,
+                        ))
+                    }
+                    None => {}
+                }
+            }
+            self.restore
+                .unassign()
+                .map_err(|e| StreamsError::kafka("restore unassign", e))?;
+            self.restored += count;
+            tracing::info!(
+                thread = self.index, task = %task.id, store, records = count,
+                elapsed_ms = started.elapsed().as_millis() as u64, "restored"
+            );
+        }
+        Ok(())
+    }
+
+    /// Commits the given tasks: store changes to changelogs, every produced
+    /// record acknowledged, then the input offsets.
+    fn commit(
+        &mut self,
+        consumer: &BaseConsumer<ThreadContext>,
+        only: Option<&BTreeSet<TaskId>>,
+    ) -> Result<()> {
+        let mut collector = Collector {
+            producer: &self.producer,
+        };
+        for (id, task) in self.tasks.iter_mut() {
+            if only.is_none_or(|o| o.contains(id)) {
+                task.flush_changelogs(&mut collector)?;
+            }
+        }
+        self.producer
+            .flush(FLUSH_TIMEOUT)
+            .map_err(|e| StreamsError::kafka("waiting for produced records before a commit", e))?;
+        self.check_deliveries()?;
+        let mut tpl = TopicPartitionList::new();
+        let mut committed: Vec<(TaskId, Vec<((String, i32), i64)>)> = Vec::new();
+        for (id, task) in &self.tasks {
+            if only.is_some_and(|o| !o.contains(id)) {
+                continue;
+            }
+            let offsets = task.offsets_to_commit();
+            for ((topic, p), off) in &offsets {
+                tpl.add_partition_offset(topic, *p, Offset::Offset(*off))
+                    .map_err(|e| StreamsError::kafka("building a commit", e))?;
+            }
+            committed.push((*id, offsets));
+        }
+        if tpl.count() > 0 {
+            consumer
+                .commit(&tpl, CommitMode::Sync)
+                .map_err(|e| StreamsError::kafka("committing offsets", e))?;
+            self.commits += 1;
+        }
+        for (id, offsets) in committed {
+            if let Some(t) = self.tasks.get_mut(&id) {
+                t.mark_committed(&offsets);
+            }
+        }
+        Ok(())
+    }
+
+    fn check_deliveries(&mut self) -> Result<()> {
+        let failures: Vec<String> = std::mem::take(
+            &mut *self
+                .producer
+                .context()
+                .failures
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        if failures.is_empty() {
+            return Ok(());
+        }
+        match self.config.production_handler {
+            ErrorPolicy::Continue => {
+                for f in &failures {
+                    tracing::warn!(thread = self.index, failure = %f, "record not produced (production.exception.handler=continue)");
+                }
+                Ok(())
+            }
+            ErrorPolicy::Fail => Err(StreamsError::kafka(
+                "producing",
+                format!(
+                    "{} record(s) failed, first: {}",
+                    failures.len(),
+                    failures[0]
+                ),
+            )),
+        }
+    }
+
+    /// Commits and closes the tasks of revoked partitions.
+    fn revoke(
+        &mut self,
+        consumer: &BaseConsumer<ThreadContext>,
+        partitions: &TopicPartitionList,
+    ) -> Result<()> {
+        let gone: BTreeSet<TaskId> = partitions
+            .elements()
+            .iter()
+            .filter_map(|e| self.task_of(e.topic(), e.partition()))
+            .filter(|id| self.tasks.contains_key(id))
+            .collect();
+        if gone.is_empty() {
+            return Ok(());
+        }
+        let result = self.commit(consumer, Some(&gone));
+        for id in &gone {
+            if let Some(mut task) = self.tasks.remove(id) {
+                let mut collector = Collector {
+                    producer: &self.producer,
+                };
+                task.close(&mut collector, now_ms());
+                self.closed.processed += task.metrics.processed;
+                self.closed.dropped_records += task.metrics.dropped_records;
+                self.closed.deserialization_errors += task.metrics.deserialization_errors;
+                tracing::info!(thread = self.index, task = %id, "task closed (revoked)");
+            }
+        }
+        result
+    }
+
+    fn metrics(&self) -> StreamsMetrics {
+        let mut tasks = self.closed.clone();
+        for t in self.tasks.values() {
+            tasks.processed += t.metrics.processed;
+            tasks.dropped_records += t.metrics.dropped_records;
+            tasks.deserialization_errors += t.metrics.deserialization_errors;
+        }
+        StreamsMetrics {
+            tasks,
+            restored_records: self.restored,
+            commits: self.commits,
+        }
+    }
+
+    fn report(&self) {
+        self.shared.report(
+            self.index,
+            self.tasks.keys().copied().collect(),
+            self.metrics(),
+        );
+    }
+}
+
+/// The group consumer's context: rebalance callbacks move tasks.
+pub(crate) struct ThreadContext {
+    core: Arc<Mutex<Core>>,
+}
+
+impl ThreadContext {
+    fn core(&self) -> MutexGuard<'_, Core> {
+        self.core.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl ClientContext for ThreadContext {}
+
+impl ConsumerContext for ThreadContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let mut core = self.core();
+        let index = core.index;
+        core.shared.set_thread(index, ThreadState::Rebalancing);
+        if let Rebalance::Revoke(partitions) = rebalance {
+            if let Err(e) = core.revoke(consumer, partitions) {
+                core.failure.get_or_insert(e);
+            }
+            core.report();
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let mut core = self.core();
+        let index = core.index;
+        match rebalance {
+            Rebalance::Assign(partitions) => {
+                if let Err(e) = core.assign(partitions) {
+                    core.failure.get_or_insert(e);
+                }
+                core.report();
+                core.shared.set_thread(index, ThreadState::Running);
+            }
+            Rebalance::Revoke(_) => {
+                // Cooperative: what is left keeps running; eager: an assignment follows.
+                core.shared.set_thread(index, ThreadState::Running);
+            }
+            Rebalance::Error(e) => {
+                tracing::warn!(thread = index, error = %e, "rebalance error");
+            }
+        }
+    }
+}
+
+/// One stream thread, ready to run.
+pub(crate) struct StreamThread {
+    index: usize,
+    core: Arc<Mutex<Core>>,
+    consumer: BaseConsumer<ThreadContext>,
+    shared: Arc<Shared>,
+    config: StreamsConfig,
+}
+
+impl StreamThread {
+    pub fn new(
+        index: usize,
+        topology: Arc<Topology>,
+        config: StreamsConfig,
+        plan: Arc<PartitionPlan>,
+        shared: Arc<Shared>,
+    ) -> Result<Self> {
+        let producer: BaseProducer<ProducerState> = setup::producer_config(&config, index)
+            .create_with_context(ProducerState::default())
+            .map_err(|e| StreamsError::kafka("creating the producer", e))?;
+        let restore: BaseConsumer = setup::restore_consumer_config(&config, index)
+            .create()
+            .map_err(|e| StreamsError::kafka("creating the restore consumer", e))?;
+        let mut readers = BTreeMap::new();
+        for sub in &topology.subtopologies {
+            for t in &plan.sources[sub.id] {
+                readers.insert(t.clone(), sub.id);
+            }
+        }
+        let application_id: Arc<str> = Arc::from(config.application_id.as_str());
+        let core = Arc::new(Mutex::new(Core {
+            index,
+            application_id: application_id.clone(),
+            topology: topology.clone(),
+            config: config.clone(),
+            plan,
+            shared: shared.clone(),
+            tasks: BTreeMap::new(),
+            producer,
+            restore,
+            readers,
+            closed: TaskMetrics::default(),
+            restored: 0,
+            commits: 0,
+            failure: None,
+        }));
+        let consumer: BaseConsumer<ThreadContext> = setup::consumer_config(&config, index)
+            .create_with_context(ThreadContext { core: core.clone() })
+            .map_err(|e| StreamsError::kafka("creating the consumer", e))?;
+        let subscription = subscription(&topology, &core_plan(&core), &application_id);
+        let refs: Vec<&str> = subscription.iter().map(String::as_str).collect();
+        consumer
+            .subscribe(&refs)
+            .map_err(|e| StreamsError::kafka("subscribing", e))?;
+        Ok(StreamThread {
+            index,
+            core,
+            consumer,
+            shared,
+            config,
+        })
+    }
+
+    fn core(&self) -> MutexGuard<'_, Core> {
+        self.core.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The thread's loop, until shutdown or failure.
+    pub fn run(self) {
+        let result = self.process_loop();
+        let close = self.shutdown(result.is_ok());
+        match result.and(close) {
+            Ok(()) => self.shared.set_thread(self.index, ThreadState::Dead),
+            Err(e) => self.shared.fail(self.index, e),
+        }
+    }
+
+    fn process_loop(&self) -> Result<()> {
+        let mut last_commit = Instant::now();
+        let mut last_tick = Instant::now();
+        let mut last_report = Instant::now();
+        while !self.shared.shutdown.load(Ordering::SeqCst) {
+            let polled = self.consumer.poll(Duration::from_millis(20));
+            let mut core = self.core();
+            if let Some(e) = core.failure.take() {
+                return Err(e);
+            }
+            if let Some(m) = polled {
+                let m = m.map_err(|e| StreamsError::kafka("consuming", e))?;
+                process_message(&mut core, &m)?;
+                drop(m);
+            }
+            drop(core);
+            // Drain what librdkafka already has, without waiting.
+            for _ in 0..1000 {
+                let Some(m) = self.consumer.poll(Duration::ZERO) else {
+                    break;
+                };
+                let mut core = self.core();
+                let m = m.map_err(|e| StreamsError::kafka("consuming", e))?;
+                process_message(&mut core, &m)?;
+            }
+            let mut core = self.core();
+            if let Some(e) = core.failure.take() {
+                return Err(e);
+            }
+            core.producer.poll(Duration::ZERO);
+            if last_tick.elapsed() >= WALL_CLOCK_TICK {
+                last_tick = Instant::now();
+                let now = now_ms();
+                let Core {
+                    tasks, producer, ..
+                } = &mut *core;
+                let mut collector = Collector { producer };
+                for task in tasks.values_mut() {
+                    task.punctuate(PunctuationType::WallClockTime, now, &mut collector, now)?;
+                }
+            }
+            let pending: usize = core.tasks.values().map(|t| t.stores.pending_bytes()).sum();
+            if last_commit.elapsed() >= self.config.commit_interval
+                || pending > self.config.cache_max_bytes
+            {
+                core.commit(&self.consumer, None)?;
+                last_commit = Instant::now();
+            }
+            if last_report.elapsed() >= Duration::from_millis(100) {
+                last_report = Instant::now();
+                core.report();
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits, closes the tasks, and closes the clients within the close timeout.
+    fn shutdown(&self, commit: bool) -> Result<()> {
+        let mut result = Ok(());
+        {
+            let mut core = self.core();
+            if commit {
+                result = core.commit(&self.consumer, None);
+            }
+            let now = now_ms();
+            let Core {
+                tasks, producer, ..
+            } = &mut *core;
+            for task in tasks.values_mut() {
+                let mut collector = Collector { producer };
+                task.close(&mut collector, now);
+            }
+            let _ = core.producer.flush(self.config.close_timeout);
+            core.report();
+            core.tasks.clear();
+        }
+        // Leaving the group revokes what is left: nothing to commit any more.
+        self.consumer.unsubscribe();
+        result
+    }
+}
+
+impl Drop for StreamThread {
+    fn drop(&mut self) {
+        // The consumer's drop runs librdkafka's destroy, which has been seen
+        // to block; unsubscribe() above made it a teardown only.
+    }
+}
+
+fn core_plan(core: &Arc<Mutex<Core>>) -> Arc<PartitionPlan> {
+    core.lock().unwrap_or_else(|p| p.into_inner()).plan.clone()
+}
+
+/// The topics to subscribe: every resolved source, and the patterns.
+fn subscription(topology: &Topology, plan: &PartitionPlan, _app: &str) -> Vec<String> {
+    let mut out: BTreeSet<String> = plan.sources.iter().flatten().cloned().collect();
+    for node in &topology.nodes {
+        if let crate::topology::NodeKind::Source(crate::topology::SourceTopics::Pattern(p)) =
+            &node.kind
+        {
+            out.insert(librdkafka_pattern(p.as_str()));
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Our anchored `^(?:p)$` as librdkafka's regex syntax (no `(?:`).
+fn librdkafka_pattern(anchored: &str) -> String {
+    let inner = anchored
+        .strip_prefix("^(?:")
+        .and_then(|s| s.strip_suffix(")$"))
+        .unwrap_or(anchored);
+    format!("^({inner})$")
+}
+
+fn process_message(core: &mut Core, m: &BorrowedMessage<'_>) -> Result<()> {
+    let Some(id) = core.task_of(m.topic(), m.partition()) else {
+        tracing::warn!(
+            topic = m.topic(),
+            "a record of a topic no source reads; skipped"
+        );
+        return Ok(());
+    };
+    let headers = m
+        .headers()
+        .map(|h| {
+            h.iter()
+                .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let raw = RawRecord {
+        topic: m.topic().to_string(),
+        partition: m.partition(),
+        offset: m.offset(),
+        timestamp: m.timestamp().to_millis().unwrap_or(-1),
+        key: m.key().map(<[u8]>::to_vec),
+        value: m.payload().map(<[u8]>::to_vec),
+        headers,
+    };
+    let Core {
+        tasks, producer, ..
+    } = core;
+    let Some(task) = tasks.get_mut(&id) else {
+        // A record of a partition whose task was just revoked; its next owner reads it.
+        return Ok(());
+    };
+    let mut collector = Collector { producer };
+    task.process(raw, &mut collector, now_ms())
+}
