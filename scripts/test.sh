@@ -14,7 +14,7 @@
 #   client-tools Debian's kcat for tests/old_clients.rs (scripts/client-tools.sh)
 #   tests        every test target of the workspace (unit and end-to-end)
 #   doc-tests    the doc tests
-#   demo         the README's main command, `cargo run --example demo`: built first, then run
+#   demo         the README's main command, `cargo run --example sales_prices`: built first, then run
 #                under a deadline (DEMO_TIMEOUT, default 60 s) with its output checked, so a demo
 #                that hangs on exit (it did, 5 runs of 5, in both profiles), or stops printing
 #                what the README shows, fails. The debug build by default (DEMO_PROFILE=release
@@ -58,9 +58,9 @@ step() {
 demo() {
     local profile_flag=()
     [ "$demo_profile" = release ] && profile_flag=(--release)
-    cargo build "${profile_flag[@]}" --example demo || return 1
+    cargo build "${profile_flag[@]}" --example sales_prices || return 1
     local out status
-    out="$(timeout --kill-after=5 "$demo_timeout" "$target_dir/$demo_profile/examples/demo" 2>&1)"
+    out="$(timeout --kill-after=5 "$demo_timeout" "$target_dir/$demo_profile/examples/sales_prices" 2>&1)"
     status=$?
     printf '%s\n' "$out"
     if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
@@ -70,12 +70,12 @@ demo() {
     [ "$status" -eq 0 ] || { echo "demo: exited with $status" >&2; return 1; }
     local expected=(
         "^embedded broker ready on 127\.0\.0\.1:[0-9]+ in "
-        "^created topic 'test'$"
-        "^produced 'This is a message' to test-0 at offset 0$"
-        "^produced 'This is another message' to test-0 at offset 1$"
-        "^consumed offset 0: This is a message$"
-        "^consumed offset 1: This is another message$"
-        "^group 'fjord-demo' committed test-0 at Offset\(2\)$"
+        "^streams app 'sales-prices' running with tasks \[\"0_0\", "
+        "^produced 24 sales to 'sales'$"
+        "^price: [a-z]+ x[0-9]+ at [0-9]+\.[0-9]{2} -> [0-9]+\.[0-9]{2}$"
+        "^revenue: apples [0-9]+\.[0-9]{2}$"
+        "^sales per minute: [a-z]+ \[09:00:00, 09:01:00\) [0-9]+$"
+        "^outputs match the expected prices, revenue and windows$"
         "^done in "
     )
     local pattern missing=0
