@@ -12,19 +12,16 @@
 //!
 //! Run: `cargo run --release --example sales_prices`
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::Parser;
-use fjord::apps::sales_prices::{self as app, Price, Revenue, SalesPerMinute};
+use fjord::apps::sales_prices::{self as app, Outputs};
 use fjord::broker::{EmbeddedBroker, EmbeddedConfig};
 use fjord::streams::{KafkaStreams, State};
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{Message, Offset, TopicPartitionList};
 
 #[derive(Parser)]
 struct Args {
@@ -118,7 +115,10 @@ async fn run_embedded(args: &Args, state_dir: &std::path::Path) -> anyhow::Resul
     let expected = app::expected(&sales, PARTITIONS);
     let bootstrap_for_read = bootstrap.clone();
     let want = expected.clone();
-    let outputs = tokio::task::spawn_blocking(move || read_outputs(&bootstrap_for_read, &want)).await??;
+    let outputs = tokio::task::spawn_blocking(move || {
+        app::read_outputs(&bootstrap_for_read, PARTITIONS, Duration::from_secs(60), |o| o.holds(&want))
+    })
+    .await??;
 
     let mut prices = outputs.prices.clone();
     prices.sort_by_key(|p| p.ts);
@@ -160,84 +160,9 @@ fn clock(ms: i64) -> String {
     format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
-struct Outputs {
-    prices: Vec<Price>,
-    revenue: BTreeMap<String, Revenue>,
-    windows: Vec<SalesPerMinute>,
-}
-
-/// Reads the three output topics from the start until they hold what the
-/// app must have written, or 60 s pass.
-fn read_outputs(bootstrap: &str, want: &app::Expected) -> anyhow::Result<Outputs> {
-    let consumer: BaseConsumer = fjord::core::ClientSettings::new(bootstrap)
-        .consumer_config(None)
-        .create()?;
-    let mut tpl = TopicPartitionList::new();
-    for topic in [app::PRICES, app::REVENUE, app::SALES_PER_MINUTE] {
-        for p in 0..PARTITIONS {
-            tpl.add_partition_offset(topic, p, Offset::Beginning)?;
-        }
-    }
-    consumer.assign(&tpl)?;
-    drop(tpl);
-    let mut out = Outputs {
-        prices: Vec::new(),
-        revenue: BTreeMap::new(),
-        windows: Vec::new(),
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let done = |o: &Outputs| {
-        o.prices.len() >= want.prices.len()
-            && o.windows.len() >= want.sales_per_minute.len()
-            && want.revenue_cents.iter().all(|(p, c)| {
-                o.revenue
-                    .get(p)
-                    .is_some_and(|r| (r.revenue * 100.0).round() as i64 == *c)
-            })
-    };
-    while !done(&out) {
-        if Instant::now() > deadline {
-            bail!(
-                "after 60 s the outputs hold {} prices (of {}), {} windows (of {}), revenue {:?}",
-                out.prices.len(),
-                want.prices.len(),
-                out.windows.len(),
-                want.sales_per_minute.len(),
-                out.revenue
-            );
-        }
-        let Some(m) = consumer.poll(Duration::from_millis(100)) else {
-            continue;
-        };
-        let m = m?;
-        let value = m.payload().context("an output record without a value")?;
-        match m.topic() {
-            app::PRICES => out.prices.push(serde_json::from_slice(value)?),
-            app::REVENUE => {
-                let r: Revenue = serde_json::from_slice(value)?;
-                out.revenue.insert(r.product.clone(), r);
-            }
-            _ => out.windows.push(serde_json::from_slice(value)?),
-        }
-    }
-    fjord::core::close_consumer(consumer, "output reader", Duration::from_secs(5))?;
-    Ok(out)
-}
-
 fn check(got: &Outputs, want: &app::Expected) -> anyhow::Result<()> {
-    let mut got_prices = got.prices.clone();
-    got_prices.sort_by_key(|p| p.ts);
-    let mut want_prices = want.prices.clone();
-    want_prices.sort_by_key(|p| p.ts);
-    if got_prices != want_prices {
-        bail!("prices differ:\n got {got_prices:?}\nwant {want_prices:?}");
-    }
-    let mut got_windows = got.windows.clone();
-    got_windows.sort_by(|a, b| (a.window_start, &a.product).cmp(&(b.window_start, &b.product)));
-    let mut want_windows = want.sales_per_minute.clone();
-    want_windows.sort_by(|a, b| (a.window_start, &a.product).cmp(&(b.window_start, &b.product)));
-    if got_windows != want_windows {
-        bail!("sales per minute differ:\n got {got_windows:?}\nwant {want_windows:?}");
+    if let Some(difference) = got.difference(want) {
+        bail!("{difference}");
     }
     Ok(())
 }

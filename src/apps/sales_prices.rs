@@ -294,3 +294,121 @@ pub async fn create_topics(bootstrap: &str, partitions: i32) -> anyhow::Result<(
     }
     Ok(())
 }
+
+/// What the app wrote to its output topics.
+#[derive(Debug, Clone, Default)]
+pub struct Outputs {
+    /// Every record of `prices`, by partition then offset.
+    pub prices: Vec<Price>,
+    /// The last record of `revenue-by-product` per product.
+    pub revenue: std::collections::BTreeMap<String, Revenue>,
+    /// Every record of `sales-per-minute`.
+    pub windows: Vec<SalesPerMinute>,
+}
+
+impl Outputs {
+    /// Whether these outputs hold at least what `want` expects: as many
+    /// prices and windows, and the final revenue of every product.
+    pub fn holds(&self, want: &Expected) -> bool {
+        self.prices.len() >= want.prices.len()
+            && self.windows.len() >= want.sales_per_minute.len()
+            && want.revenue_cents.iter().all(|(p, c)| {
+                self.revenue
+                    .get(p)
+                    .is_some_and(|r| (r.revenue * 100.0).round() as i64 == *c)
+            })
+    }
+
+    /// How these outputs differ from exactly `want` (same prices and windows
+    /// as multisets, same final revenue), or `None`.
+    pub fn difference(&self, want: &Expected) -> Option<String> {
+        let mut got_prices = self.prices.clone();
+        got_prices.sort_by(|a, b| (a.ts, &a.product).cmp(&(b.ts, &b.product)));
+        let mut want_prices = want.prices.clone();
+        want_prices.sort_by(|a, b| (a.ts, &a.product).cmp(&(b.ts, &b.product)));
+        if got_prices != want_prices {
+            return Some(format!("prices differ:\n got {got_prices:?}\nwant {want_prices:?}"));
+        }
+        let order = |a: &SalesPerMinute, b: &SalesPerMinute| {
+            (a.window_start, &a.product).cmp(&(b.window_start, &b.product))
+        };
+        let mut got_windows = self.windows.clone();
+        got_windows.sort_by(order);
+        let mut want_windows = want.sales_per_minute.clone();
+        want_windows.sort_by(order);
+        if got_windows != want_windows {
+            return Some(format!(
+                "sales per minute differ:\n got {got_windows:?}\nwant {want_windows:?}"
+            ));
+        }
+        let got_revenue: std::collections::BTreeMap<String, i64> = self
+            .revenue
+            .iter()
+            .map(|(p, r)| (p.clone(), (r.revenue * 100.0).round() as i64))
+            .collect();
+        if got_revenue != want.revenue_cents {
+            return Some(format!(
+                "revenue differs:\n got {got_revenue:?}\nwant {:?}",
+                want.revenue_cents
+            ));
+        }
+        None
+    }
+}
+
+/// Reads the output topics (`partitions` each) from the start until `done`
+/// holds for what was read, or `timeout` passes.
+///
+/// # Errors
+/// The timeout (saying what was read), a bad record, or a client failure.
+pub fn read_outputs(
+    bootstrap: &str,
+    partitions: i32,
+    timeout: Duration,
+    done: impl Fn(&Outputs) -> bool,
+) -> anyhow::Result<Outputs> {
+    use anyhow::Context as _;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::Message;
+    let consumer: BaseConsumer = fjord_core::ClientSettings::new(bootstrap)
+        .consumer_config(None)
+        .create()?;
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    for topic in [PRICES, REVENUE, SALES_PER_MINUTE] {
+        for p in 0..partitions {
+            tpl.add_partition_offset(topic, p, rdkafka::Offset::Beginning)?;
+        }
+    }
+    consumer.assign(&tpl)?;
+    drop(tpl);
+    let mut out = Outputs::default();
+    let deadline = std::time::Instant::now() + timeout;
+    let result = loop {
+        if done(&out) {
+            break Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            break Err(anyhow::anyhow!(
+                "after {timeout:?} the outputs hold {} prices, {} windows, revenue {:?}",
+                out.prices.len(),
+                out.windows.len(),
+                out.revenue
+            ));
+        }
+        let Some(m) = consumer.poll(Duration::from_millis(100)) else {
+            continue;
+        };
+        let m = m?;
+        let value = m.payload().context("an output record without a value")?;
+        match m.topic() {
+            PRICES => out.prices.push(serde_json::from_slice(value)?),
+            REVENUE => {
+                let r: Revenue = serde_json::from_slice(value)?;
+                out.revenue.insert(r.product.clone(), r);
+            }
+            _ => out.windows.push(serde_json::from_slice(value)?),
+        }
+    };
+    fjord_core::close_consumer(consumer, "output reader", Duration::from_secs(5))?;
+    result.map(|()| out)
+}

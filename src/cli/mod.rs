@@ -19,6 +19,7 @@ pub mod consume;
 pub mod groups;
 pub mod perf;
 pub mod produce;
+pub mod streams;
 pub mod topics;
 
 /// Fjord: a Kafka-compatible streaming platform in one binary.
@@ -45,6 +46,9 @@ pub enum Command {
     /// List, describe, reset the offsets of and delete consumer groups
     #[command(subcommand)]
     Groups(groups::GroupsCommand),
+    /// Run the bundled Streams apps; reset a Streams application
+    #[command(subcommand)]
+    Streams(streams::StreamsCommand),
     /// Benchmark a cluster (produce, consume, end-to-end latency) and this machine
     Perf(perf::PerfArgs),
 }
@@ -60,6 +64,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Produce(args) => produce::run(args, shutdown_on_signal()).await,
         Command::Consume(args) => consume::run(args, shutdown_on_signal()).await,
         Command::Groups(command) => groups::run(command).await,
+        Command::Streams(command) => streams::run(command, shutdown_on_signal()).await,
         Command::Perf(args) => perf::run(args, shutdown_on_signal()).await,
     }
 }
