@@ -568,8 +568,14 @@ impl StreamThread {
                 task.close(&mut collector, now);
             }
             let _ = core.producer.flush(self.config.close_timeout);
-            core.report();
+            let closed: Vec<TaskMetrics> = core.tasks.values().map(|t| t.metrics.clone()).collect();
+            for m in closed {
+                core.closed.processed += m.processed;
+                core.closed.dropped_records += m.dropped_records;
+                core.closed.deserialization_errors += m.deserialization_errors;
+            }
             core.tasks.clear();
+            core.report();
         }
         // Leaving the group revokes what is left: nothing to commit any more.
         self.consumer.unsubscribe();

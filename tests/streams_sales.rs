@@ -1,0 +1,368 @@
+//! Fjord Streams end to end: the sales example on an embedded broker through
+//! rdkafka, with several instances, a killed instance, a graceful restart,
+//! and bad input.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fjord::apps::sales_prices::{self as app, Sale};
+use fjord::streams::{KafkaStreams, State, StreamsConfig, StreamsError};
+use rdkafka::producer::FutureRecord;
+
+const PARTITIONS: i32 = 3;
+const START: i64 = 1_796_115_600_000;
+
+/// Quick group reactions, so a killed member is noticed in seconds.
+const GROUP: [(&str, &str); 3] = [
+    ("session.timeout.ms", "2000"),
+    ("heartbeat.interval.ms", "300"),
+    ("commit.interval.ms", "200"),
+];
+
+fn config(bootstrap: &str, app_id: &str, state: &std::path::Path) -> StreamsConfig {
+    let mut c = app::streams_config(bootstrap, app_id, state);
+    for (k, v) in GROUP {
+        c = c.set(k, v).unwrap();
+    }
+    c
+}
+
+fn start(config: StreamsConfig) -> KafkaStreams {
+    let streams = KafkaStreams::new(app::topology().unwrap(), config).unwrap();
+    streams.start().unwrap();
+    streams
+}
+
+async fn produce(bootstrap: &str, sales: &[Sale], keyed: bool) {
+    let producer = common::producer(bootstrap, &[]);
+    for sale in sales {
+        let value = serde_json::to_vec(sale).unwrap();
+        let mut record = FutureRecord::<str, _>::to(app::SALES).payload(&value);
+        if keyed {
+            record = record.key(&sale.product);
+        }
+        producer
+            .send(record, Duration::from_secs(10))
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+}
+
+async fn read(
+    bootstrap: &str,
+    done: impl Fn(&app::Outputs) -> bool + Send + 'static,
+) -> app::Outputs {
+    let bs = bootstrap.to_string();
+    tokio::task::spawn_blocking(move || {
+        app::read_outputs(&bs, PARTITIONS, Duration::from_secs(60), done)
+    })
+    .await
+    .unwrap()
+    .unwrap()
+}
+
+async fn setup() -> (fjord::broker::EmbeddedBroker, String) {
+    let broker = common::broker_with(common::group_broker_config()).await;
+    let bs = broker.bootstrap_servers();
+    app::create_topics(&bs, PARTITIONS).await.unwrap();
+    (broker, bs)
+}
+
+fn wait_running(streams: &KafkaStreams) {
+    assert!(
+        streams.wait_for_state(State::Running, Duration::from_secs(30)),
+        "not RUNNING: {:?} {:?}",
+        streams.state(),
+        streams.error()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sales_pipeline_writes_exactly_the_expected_outputs() {
+    let (_broker, bs) = setup().await;
+    let state = tempfile::tempdir().unwrap();
+    let streams = start(config(&bs, "sales-exact", state.path()));
+    wait_running(&streams);
+    assert_eq!(streams.tasks().len(), 6, "3 partitions x 2 sub-topologies");
+    let sales = app::generate(60, START);
+    produce(&bs, &sales, true).await;
+    let want = app::expected(&sales, PARTITIONS);
+    let w = want.clone();
+    let got = read(&bs, move |o| o.holds(&w)).await;
+    assert_eq!(got.difference(&want), None);
+    assert!(streams.close(Duration::from_secs(20)));
+    assert_eq!(streams.state(), State::NotRunning);
+    let m = streams.metrics();
+    assert!(m.tasks.processed >= 2 * sales.len() as u64, "{m:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unkeyed_sales_are_rekeyed_through_the_repartition_topic() {
+    let (_broker, bs) = setup().await;
+    let state = tempfile::tempdir().unwrap();
+    let streams = start(config(&bs, "sales-unkeyed", state.path()));
+    wait_running(&streams);
+    let sales = app::generate(30, START);
+    produce(&bs, &sales, false).await;
+    let want = app::expected(&sales, PARTITIONS);
+    // Unkeyed sales reach the repartition topic in an order that depends on
+    // timing, so only the order-independent outputs are exact.
+    let w = want.clone();
+    let got = read(&bs, move |o| {
+        o.prices.len() >= w.prices.len()
+            && w.revenue_cents.iter().all(|(p, c)| {
+                o.revenue
+                    .get(p)
+                    .is_some_and(|r| (r.revenue * 100.0).round() as i64 == *c)
+            })
+    })
+    .await;
+    let mut prices = got.prices.clone();
+    prices.sort_by_key(|p| p.ts);
+    assert_eq!(prices, want.prices);
+    assert!(streams.close(Duration::from_secs(20)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_split_the_tasks_and_together_write_the_expected_outputs() {
+    let (_broker, bs) = setup().await;
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = start(config(&bs, "sales-two", d1.path()));
+    let b = start(config(&bs, "sales-two", d2.path()));
+    common::eventually(
+        "both instances to run tasks",
+        Duration::from_secs(30),
+        || {
+            let (ta, tb) = (a.tasks(), b.tasks());
+            !ta.is_empty() && !tb.is_empty() && ta.len() + tb.len() == 6
+        },
+    )
+    .await;
+    let mut all: Vec<_> = a.tasks().into_iter().chain(b.tasks()).collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 6, "each task runs on exactly one instance");
+    let sales = app::generate(40, START);
+    produce(&bs, &sales, true).await;
+    let want = app::expected(&sales, PARTITIONS);
+    let w = want.clone();
+    let got = read(&bs, move |o| o.holds(&w)).await;
+    assert_eq!(got.difference(&want), None);
+    assert!(a.close(Duration::from_secs(20)));
+    assert!(b.close(Duration::from_secs(20)));
+}
+
+/// A `fjord streams run sales-prices` child process; SIGKILLed on drop.
+struct Instance(Child);
+
+impl Instance {
+    fn spawn(bs: &str, app_id: &str, state: &std::path::Path) -> Instance {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fjord"));
+        cmd.args([
+            "streams",
+            "run",
+            "sales-prices",
+            "--bootstrap-server",
+            bs,
+            "--application-id",
+            app_id,
+            "--state-dir",
+        ])
+        .arg(state)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        for (k, v) in GROUP {
+            cmd.arg("-c").arg(format!("{k}={v}"));
+        }
+        Instance(cmd.spawn().unwrap())
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_instances_tasks_move_to_the_other_which_restores_them_and_loses_nothing() {
+    let (_broker, bs) = setup().await;
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut child = Instance::spawn(&bs, "sales-kill", d1.path());
+    let survivor = start(config(&bs, "sales-kill", d2.path()));
+    common::eventually("the tasks to be split", Duration::from_secs(30), || {
+        let n = survivor.tasks().len();
+        n > 0 && n < 6
+    })
+    .await;
+    let before_kill = survivor.tasks();
+    let sales = app::generate(80, START);
+    let (first, second) = sales.split_at(40);
+    produce(&bs, first, true).await;
+    let half = app::expected(first, PARTITIONS);
+    read(&bs, move |o| o.prices.len() >= half.prices.len()).await;
+    // Let at least one commit happen, then kill the child without a goodbye.
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = child.0.kill();
+    let _ = child.0.wait();
+    common::eventually(
+        "the survivor to take every task",
+        Duration::from_secs(30),
+        || survivor.tasks().len() == 6 && survivor.state() == State::Running,
+    )
+    .await;
+    produce(&bs, second, true).await;
+    let want = app::expected(&sales, PARTITIONS);
+    let w = want.clone();
+    // At least once: every sale priced, and revenue at least the exact one.
+    let got = read(&bs, move |o| {
+        o.prices.len() >= w.prices.len()
+            && w.revenue_cents.iter().all(|(p, c)| {
+                o.revenue
+                    .get(p)
+                    .is_some_and(|r| (r.revenue * 100.0).round() as i64 >= *c)
+            })
+    })
+    .await;
+    for p in &want.prices {
+        assert!(got.prices.contains(p), "lost a sale: {p:?}");
+    }
+    // Sub-topology 1 holds the stores; a task of it that moved was restored.
+    let moved_stateful = (0..PARTITIONS).any(|p| {
+        !before_kill.contains(&fjord::streams::TaskId {
+            subtopology: 1,
+            partition: p,
+        })
+    });
+    assert!(
+        !moved_stateful || survivor.metrics().restored_records > 0,
+        "the moved tasks' stores came from their changelogs: {:?}",
+        survivor.metrics()
+    );
+    assert!(survivor.close(Duration::from_secs(20)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_graceful_restart_gives_exactly_the_outputs_of_an_uninterrupted_run() {
+    let (_broker, bs) = setup().await;
+    let state = tempfile::tempdir().unwrap();
+    let sales = app::generate(60, START);
+    let (first, second) = sales.split_at(30);
+    let a = start(config(&bs, "sales-restart", state.path()));
+    wait_running(&a);
+    produce(&bs, first, true).await;
+    let half = app::expected(first, PARTITIONS);
+    read(&bs, move |o| o.holds(&half)).await;
+    assert!(a.close(Duration::from_secs(20)));
+    drop(a);
+    let b = start(config(&bs, "sales-restart", state.path()));
+    wait_running(&b);
+    assert!(
+        b.metrics().restored_records > 0,
+        "stores restored from changelogs"
+    );
+    produce(&bs, second, true).await;
+    let want = app::expected(&sales, PARTITIONS);
+    let w = want.clone();
+    let got = read(&bs, move |o| o.holds(&w)).await;
+    assert_eq!(
+        got.difference(&want),
+        None,
+        "each price once, each closed window once"
+    );
+    assert!(b.close(Duration::from_secs(20)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_kip848_consumer_group_protocol_runs_the_same_pipeline() {
+    let (_broker, bs) = setup().await;
+    let state = tempfile::tempdir().unwrap();
+    let mut c = app::streams_config(&bs, "sales-848", state.path());
+    c = c
+        .set("group.protocol", "consumer")
+        .unwrap()
+        .set("commit.interval.ms", "200")
+        .unwrap();
+    let streams = start(c);
+    wait_running(&streams);
+    common::eventually("tasks assigned", Duration::from_secs(30), || {
+        streams.tasks().len() == 6
+    })
+    .await;
+    let sales = app::generate(30, START);
+    produce(&bs, &sales, true).await;
+    let want = app::expected(&sales, PARTITIONS);
+    let w = want.clone();
+    let got = read(&bs, move |o| o.holds(&w)).await;
+    assert_eq!(got.difference(&want), None);
+    assert!(streams.close(Duration::from_secs(20)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_missing_input_topic_is_a_clear_error_at_start() {
+    let broker = common::broker_with(fjord::broker::EmbeddedConfig {
+        auto_create_topics: false,
+        ..common::group_broker_config()
+    })
+    .await;
+    let state = tempfile::tempdir().unwrap();
+    let streams = KafkaStreams::new(
+        app::topology().unwrap(),
+        config(&broker.bootstrap_servers(), "no-input", state.path()),
+    )
+    .unwrap();
+    let err = streams.start().unwrap_err();
+    assert!(
+        matches!(&err, StreamsError::MissingSourceTopics(t) if t == &vec!["sales".to_string()]),
+        "{err}"
+    );
+    assert!(err.to_string().contains("sales"), "{err}");
+    assert_eq!(streams.state(), State::Error);
+    assert!(streams.close(Duration::from_secs(5)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn malformed_sales_go_to_the_dead_letter_topic_and_the_app_goes_on() {
+    let (_broker, bs) = setup().await;
+    common::create_topic(&bs, "sales-dlq", 1, &[]).await;
+    let state = tempfile::tempdir().unwrap();
+    let c = config(&bs, "sales-bad", state.path())
+        .set("errors.dead.letter.queue.topic.name", "sales-dlq")
+        .unwrap();
+    let streams = start(c);
+    wait_running(&streams);
+    let producer = common::producer(&bs, &[]);
+    producer
+        .send(
+            FutureRecord::to(app::SALES)
+                .key("apples")
+                .payload("{not json"),
+            Duration::from_secs(10),
+        )
+        .await
+        .map_err(|(e, _)| e)
+        .unwrap();
+    let sales = app::generate(5, START);
+    produce(&bs, &sales, true).await;
+    let want = app::expected(&sales, PARTITIONS);
+    let w = want.clone();
+    let got = read(&bs, move |o| o.prices.len() >= w.prices.len()).await;
+    assert_eq!(got.prices.len(), sales.len());
+    let dlq = common::consume(&bs, "sales-dlq", &[0], rdkafka::Offset::Beginning, 1);
+    use rdkafka::message::Headers;
+    use rdkafka::Message;
+    assert_eq!(dlq[0].payload(), Some(&b"{not json"[..]));
+    let headers = dlq[0].headers().unwrap();
+    let topic = headers
+        .iter()
+        .find(|h| h.key == "__streams.errors.topic")
+        .unwrap();
+    assert_eq!(topic.value, Some(&b"sales"[..]));
+    assert_eq!(streams.state(), State::Running);
+    assert_eq!(streams.metrics().tasks.deserialization_errors, 1);
+    assert!(streams.close(Duration::from_secs(20)));
+}
