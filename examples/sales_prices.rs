@@ -46,17 +46,20 @@ const START: i64 = 1_796_115_600_000;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let state_dir = args
-        .state_dir
-        .clone()
-        .unwrap_or_else(|| std::env::temp_dir().join(format!("fjord-streams-{}", std::process::id())));
+    let state_dir = args.state_dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("fjord-streams-{}", std::process::id()))
+    });
     match args.bootstrap_server.clone() {
         Some(bootstrap) => run_until_signal(&bootstrap, &args.application_id, &state_dir).await,
         None => run_embedded(&args, &state_dir).await,
     }
 }
 
-async fn run_until_signal(bootstrap: &str, app_id: &str, state_dir: &std::path::Path) -> anyhow::Result<()> {
+async fn run_until_signal(
+    bootstrap: &str,
+    app_id: &str,
+    state_dir: &std::path::Path,
+) -> anyhow::Result<()> {
     app::create_topics(bootstrap, PARTITIONS).await?;
     let streams = start(bootstrap, app_id, state_dir).await?;
     println!("streams app '{app_id}' running on {bootstrap}; SIGTERM or Ctrl-C stops it");
@@ -65,18 +68,27 @@ async fn run_until_signal(bootstrap: &str, app_id: &str, state_dir: &std::path::
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
-    let closed = tokio::task::spawn_blocking(move || streams.close(Duration::from_secs(30))).await?;
+    let closed =
+        tokio::task::spawn_blocking(move || streams.close(Duration::from_secs(30))).await?;
     println!("closed{}", if closed { "" } else { " (timed out)" });
     Ok(())
 }
 
-async fn start(bootstrap: &str, app_id: &str, state_dir: &std::path::Path) -> anyhow::Result<KafkaStreams> {
+async fn start(
+    bootstrap: &str,
+    app_id: &str,
+    state_dir: &std::path::Path,
+) -> anyhow::Result<KafkaStreams> {
     let config = app::streams_config(bootstrap, app_id, state_dir);
     tokio::task::spawn_blocking(move || {
         let streams = KafkaStreams::new(app::topology()?, config)?;
         streams.start()?;
         if !streams.wait_for_state(State::Running, Duration::from_secs(30)) {
-            bail!("the app did not reach RUNNING in 30 s: {:?} {:?}", streams.state(), streams.error());
+            bail!(
+                "the app did not reach RUNNING in 30 s: {:?} {:?}",
+                streams.state(),
+                streams.error()
+            );
         }
         Ok(streams)
     })
@@ -87,14 +99,21 @@ async fn run_embedded(args: &Args, state_dir: &std::path::Path) -> anyhow::Resul
     let started = Instant::now();
     let broker = EmbeddedBroker::start(EmbeddedConfig::default()).await?;
     let bootstrap = broker.bootstrap_servers();
-    println!("embedded broker ready on {bootstrap} in {:?}", started.elapsed());
+    println!(
+        "embedded broker ready on {bootstrap} in {:?}",
+        started.elapsed()
+    );
     app::create_topics(&bootstrap, PARTITIONS).await?;
     let t = Instant::now();
     let streams = start(&bootstrap, &args.application_id, state_dir).await?;
     println!(
         "streams app '{}' running with tasks {:?} in {:?}",
         args.application_id,
-        streams.tasks().iter().map(ToString::to_string).collect::<Vec<_>>(),
+        streams
+            .tasks()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
         t.elapsed()
     );
 
@@ -106,7 +125,12 @@ async fn run_embedded(args: &Args, state_dir: &std::path::Path) -> anyhow::Resul
     for sale in &sales {
         let value = serde_json::to_vec(sale)?;
         producer
-            .send(FutureRecord::to(app::SALES).key(&sale.product).payload(&value), Duration::from_secs(10))
+            .send(
+                FutureRecord::to(app::SALES)
+                    .key(&sale.product)
+                    .payload(&value),
+                Duration::from_secs(10),
+            )
             .await
             .map_err(|(e, _)| anyhow::anyhow!("producing a sale: {e}"))?;
     }
@@ -116,7 +140,12 @@ async fn run_embedded(args: &Args, state_dir: &std::path::Path) -> anyhow::Resul
     let bootstrap_for_read = bootstrap.clone();
     let want = expected.clone();
     let outputs = tokio::task::spawn_blocking(move || {
-        app::read_outputs(&bootstrap_for_read, PARTITIONS, Duration::from_secs(60), |o| o.holds(&want))
+        app::read_outputs(
+            &bootstrap_for_read,
+            PARTITIONS,
+            Duration::from_secs(60),
+            |o| o.holds(&want),
+        )
     })
     .await??;
 
@@ -145,7 +174,8 @@ async fn run_embedded(args: &Args, state_dir: &std::path::Path) -> anyhow::Resul
     check(&outputs, &expected)?;
     println!("outputs match the expected prices, revenue and windows");
 
-    let closed = tokio::task::spawn_blocking(move || streams.close(Duration::from_secs(10))).await?;
+    let closed =
+        tokio::task::spawn_blocking(move || streams.close(Duration::from_secs(10))).await?;
     if !closed {
         bail!("the streams app did not close within 10 s");
     }

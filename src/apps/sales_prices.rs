@@ -20,8 +20,7 @@ use std::time::Duration;
 
 use fjord_core::format::{Bytes, Int64, Json, Nullable, Utf8};
 use fjord_streams::{
-    Consumed, Grouped, Materialized, Produced, Repartitioned, StreamsBuilder, TimeWindows,
-    Topology,
+    Consumed, Grouped, Materialized, Produced, Repartitioned, StreamsBuilder, TimeWindows, Topology,
 };
 use serde::{Deserialize, Serialize};
 
@@ -132,10 +131,14 @@ pub fn topology() -> fjord_streams::Result<Topology> {
         .select_key(|_, sale| sale.product.clone())
         .named("key-by-product")
         .repartition(Repartitioned::as_("sales-by-product").with_serdes(Utf8, Json::<Sale>::new()));
-    let prices = sales.clone().map_values(|s| price(&s)).named("volume-price");
-    prices
+    let prices = sales
         .clone()
-        .to(PRICES, Produced::with(Utf8, Json::<Price>::new()).with_name("prices-sink"));
+        .map_values(|s| price(&s))
+        .named("volume-price");
+    prices.clone().to(
+        PRICES,
+        Produced::with(Utf8, Json::<Price>::new()).with_name("prices-sink"),
+    );
     prices
         .group_by_key(Grouped::default())
         .aggregate(
@@ -151,7 +154,10 @@ pub fn topology() -> fjord_streams::Result<Topology> {
             revenue: cents.unwrap_or(0) as f64 / 100.0,
         })
         .named("revenue")
-        .to(REVENUE, Produced::with(Utf8, Json::<Revenue>::new()).with_name("revenue-sink"));
+        .to(
+            REVENUE,
+            Produced::with(Utf8, Json::<Revenue>::new()).with_name("revenue-sink"),
+        );
     sales
         .group_by_key(Grouped::default())
         .windowed_by(windows())
@@ -217,7 +223,8 @@ pub fn expected(sales: &[Sale], partitions: i32) -> Expected {
             p.quantity * (p.new_price_per_quantity * 100.0).round() as i64;
     }
     let w = windows();
-    let partition = |product: &str| fjord_streams::partitioner::partition_for(product.as_bytes(), partitions);
+    let partition =
+        |product: &str| fjord_streams::partitioner::partition_for(product.as_bytes(), partitions);
     let mut stream_time: BTreeMap<i32, i64> = BTreeMap::new();
     let mut counts: BTreeMap<(i64, String), i64> = BTreeMap::new();
     let mut closed = Vec::new();
@@ -327,7 +334,9 @@ impl Outputs {
         let mut want_prices = want.prices.clone();
         want_prices.sort_by(|a, b| (a.ts, &a.product).cmp(&(b.ts, &b.product)));
         if got_prices != want_prices {
-            return Some(format!("prices differ:\n got {got_prices:?}\nwant {want_prices:?}"));
+            return Some(format!(
+                "prices differ:\n got {got_prices:?}\nwant {want_prices:?}"
+            ));
         }
         let order = |a: &SalesPerMinute, b: &SalesPerMinute| {
             (a.window_start, &a.product).cmp(&(b.window_start, &b.product))

@@ -118,7 +118,11 @@ async fn run_app(args: RunArgs, shutdown: CancellationToken) -> anyhow::Result<E
     let s = streams.clone();
     let closed = tokio::task::spawn_blocking(move || s.close(Duration::from_secs(30))).await?;
     eprintln!("closed{}", if closed { "" } else { " (timed out)" });
-    Ok(if closed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if closed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 async fn reset(args: ResetArgs) -> anyhow::Result<ExitCode> {
@@ -167,10 +171,19 @@ async fn reset(args: ResetArgs) -> anyhow::Result<ExitCode> {
         .await?
         .into_iter()
         .map(|t| t.name)
-        .filter(|n| n.starts_with(&prefix) && (n.ends_with("-changelog") || n.ends_with("-repartition")))
+        .filter(|n| {
+            n.starts_with(&prefix) && (n.ends_with("-changelog") || n.ends_with("-repartition"))
+        })
         .collect();
     for topic in &internal {
-        println!("internal topic {topic}: {}", if args.dry_run { "would be deleted" } else { "deleted" });
+        println!(
+            "internal topic {topic}: {}",
+            if args.dry_run {
+                "would be deleted"
+            } else {
+                "deleted"
+            }
+        );
         if !args.dry_run {
             topics.delete(topic).await?;
         }
