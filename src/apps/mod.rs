@@ -2,3 +2,4 @@
 //! shared by `examples/`, the `fjord streams example` command and the tests.
 
 pub mod sales_prices;
+pub mod word_count;

@@ -12,7 +12,7 @@ use fjord_streams::{KafkaStreams, State};
 use tokio_util::sync::CancellationToken;
 
 use super::args::ConnectionArgs;
-use fjord::apps::sales_prices;
+use fjord::apps::{sales_prices, word_count};
 
 /// The `streams` subcommands.
 #[derive(clap::Subcommand, Debug)]
@@ -28,6 +28,8 @@ pub enum StreamsCommand {
 pub enum App {
     /// Sales in, prices, revenue per product and sales per minute out (fjord::apps::sales_prices)
     SalesPrices,
+    /// Lines in, a running count per word out (fjord::apps::word_count)
+    WordCount,
 }
 
 /// `fjord streams run`.
@@ -83,20 +85,25 @@ async fn run_app(args: RunArgs, shutdown: CancellationToken) -> anyhow::Result<E
         .get("bootstrap.servers")
         .unwrap_or(fjord_core::DEFAULT_BOOTSTRAP_SERVERS)
         .to_string();
-    let App::SalesPrices = args.app;
+    let (default_id, topology) = match args.app {
+        App::SalesPrices => (sales_prices::APPLICATION_ID, sales_prices::topology()?),
+        App::WordCount => (word_count::APPLICATION_ID, word_count::topology()?),
+    };
     let app_id = args
         .application_id
-        .unwrap_or_else(|| sales_prices::APPLICATION_ID.to_string());
+        .unwrap_or_else(|| default_id.to_string());
     let state_dir = args
         .state_dir
         .unwrap_or_else(|| std::env::temp_dir().join("fjord-streams"));
-    sales_prices::create_topics(&bootstrap, 3).await?;
+    if let App::SalesPrices = args.app {
+        sales_prices::create_topics(&bootstrap, 3).await?;
+    }
     let mut config = sales_prices::streams_config(&bootstrap, &app_id, &state_dir);
     for (k, v) in &args.config {
         config = config.set(k, v)?;
     }
     let streams = tokio::task::spawn_blocking(move || -> anyhow::Result<KafkaStreams> {
-        let streams = KafkaStreams::new(sales_prices::topology()?, config)?;
+        let streams = KafkaStreams::new(topology, config)?;
         streams.set_state_listener(|from, to| eprintln!("state {from:?} -> {to:?}"));
         streams.start()?;
         Ok(streams)
