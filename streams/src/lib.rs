@@ -52,8 +52,8 @@ pub use config::{DeserializationHandler, ErrorPolicy, ProcessingGuarantee, Strea
 pub use driver::{TestInputTopic, TestOutputTopic, TopologyTestDriver};
 pub use dsl::{
     BranchedKStream, Change, Consumed, Grouped, KGroupedStream, KGroupedTable, KStream, KTable,
-    Materialized, Named, Produced, Repartitioned, StreamsBuilder, TimeWindowedKStream, TimeWindows,
-    Window, Windowed,
+    Materialized, Named, Produced, Repartitioned, SessionWindowedKStream, SessionWindows,
+    StreamsBuilder, TimeWindowedKStream, TimeWindows, Window, Windowed,
 };
 pub use error::{Result, StreamsError};
 pub use processor::{

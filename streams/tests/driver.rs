@@ -766,3 +766,75 @@ fn a_rekeyed_stream_is_repartitioned_to_the_tables_partition_count_before_a_join
         vec![(s("kiwi"), 28)]
     );
 }
+
+fn session_counts(emit_final: bool) -> TopologyTestDriver {
+    let b = StreamsBuilder::new();
+    let windowed = b
+        .stream("clicks", strings())
+        .group_by_key(Grouped::default())
+        .windowed_by_session(fjord_streams::SessionWindows::of_inactivity_gap_and_grace(
+            Duration::from_millis(10),
+            Duration::from_millis(5),
+        ));
+    let windowed = if emit_final {
+        windowed.emit_final()
+    } else {
+        windowed
+    };
+    windowed
+        .count(Materialized::as_("sessions"))
+        .to_stream()
+        .map(|wk, c| {
+            (
+                format!("{}[{},{}]", wk.key, wk.window.start, wk.window.end),
+                c.map_or(-1, |c| c),
+            )
+        })
+        .to("out", Produced::with(Utf8, Int64));
+    TopologyTestDriver::new(b.build().unwrap(), config()).unwrap()
+}
+
+#[test]
+fn session_windows_grow_merge_and_retract_the_sessions_they_replace() {
+    let driver = session_counts(false);
+    let input = driver.input_topic("clicks", Utf8, Utf8);
+    let out = driver.output_topic("out", Utf8, Int64);
+    input.pipe_input(s("u"), s("x"), 0).unwrap();
+    input.pipe_input(s("u"), s("x"), 5).unwrap(); // within the gap: same session
+    input.pipe_input(s("u"), s("x"), 20).unwrap(); // 15 after: a new session
+    assert_eq!(
+        out.read_key_values(),
+        vec![
+            (s("u[0,0]"), 1),
+            (s("u[0,0]"), -1),
+            (s("u[0,5]"), 2),
+            (s("u[20,20]"), 1),
+        ]
+    );
+    input.pipe_input(s("u"), s("x"), 12).unwrap(); // within the gap of both: merges them
+    assert_eq!(
+        out.read_key_values(),
+        vec![(s("u[0,5]"), -1), (s("u[20,20]"), -1), (s("u[0,20]"), 4)]
+    );
+    input.pipe_input(s("u"), s("x"), 40).unwrap(); // stream time 40: a record at 10 is late
+    input.pipe_input(s("u"), s("x"), 10).unwrap();
+    assert_eq!(out.read_key_values(), vec![(s("u[40,40]"), 1)]);
+    assert_eq!(driver.metrics().dropped_records, 1);
+}
+
+#[test]
+fn session_windows_with_emit_final_emit_each_session_once_it_is_final() {
+    let driver = session_counts(true);
+    let input = driver.input_topic("clicks", Utf8, Utf8);
+    let out = driver.output_topic("out", Utf8, Int64);
+    input.pipe_input(s("a"), s("x"), 0).unwrap();
+    input.pipe_input(s("a"), s("x"), 8).unwrap();
+    input.pipe_input(s("b"), s("x"), 20).unwrap(); // a's session [0,8] final at 8+10+5=23
+    assert!(out.is_empty());
+    input.pipe_input(s("b"), s("x"), 24).unwrap();
+    assert_eq!(out.read_key_values(), vec![(s("a[0,8]"), 2)]);
+    input.pipe_input(s("a"), s("x"), 3).unwrap(); // too late for a final session: dropped
+    input.pipe_input(s("b"), s("x"), 100).unwrap();
+    assert_eq!(out.read_key_values(), vec![(s("b[20,24]"), 2)]);
+    assert_eq!(driver.metrics().dropped_records, 1);
+}

@@ -19,7 +19,7 @@ type Folder<K, V, A> = Arc<dyn Fn(&K, V, Option<A>) -> A + Send + Sync>;
 
 /// A stream grouped by key, ready for an aggregation.
 pub struct KGroupedStream<K, V> {
-    stream: KStream<K, V>,
+    pub(crate) stream: KStream<K, V>,
     key_serde: Option<SerdeRef<K>>,
     value_serde: Option<SerdeRef<V>>,
     name: Option<String>,
@@ -37,11 +37,11 @@ impl<K, V> Clone for KGroupedStream<K, V> {
 }
 
 /// The serdes and name of a store, with what the grouping knows filled in.
-struct StoreDef<K, A> {
-    name: String,
-    key: SerdeRef<K>,
-    value: SerdeRef<A>,
-    logged: bool,
+pub(crate) struct StoreDef<K, A> {
+    pub name: String,
+    pub key: SerdeRef<K>,
+    pub value: SerdeRef<A>,
+    pub logged: bool,
     retention: Option<std::time::Duration>,
 }
 
@@ -55,7 +55,7 @@ impl<K: Data, V: Data> KGroupedStream<K, V> {
         }
     }
 
-    fn store_def<A>(
+    pub(crate) fn store_def<A>(
         &self,
         materialized: Materialized<K, A>,
         default_value: Option<SerdeRef<A>>,
@@ -88,7 +88,7 @@ impl<K: Data, V: Data> KGroupedStream<K, V> {
     /// The stream the aggregation reads: through a repartition topic
     /// (`<application.id>-<grouping or store name>-repartition`) when the
     /// key changed since the last topic.
-    fn upstream(&self, store: &str) -> Option<KStream<K, V>> {
+    pub(crate) fn upstream(&self, store: &str) -> Option<KStream<K, V>> {
         if !self.stream.repartition_required {
             return Some(self.stream.clone());
         }
@@ -188,6 +188,18 @@ impl<K: Data, V: Data> KGroupedStream<K, V> {
         )
     }
 
+    /// Aggregates per session of activity.
+    pub fn windowed_by_session(
+        self,
+        windows: super::session::SessionWindows,
+    ) -> super::session::SessionWindowedKStream<K, V> {
+        super::session::SessionWindowedKStream {
+            grouped: self,
+            windows,
+            emit_final: false,
+        }
+    }
+
     /// Aggregates per time window.
     pub fn windowed_by(self, windows: TimeWindows) -> TimeWindowedKStream<K, V> {
         TimeWindowedKStream {
@@ -200,7 +212,7 @@ impl<K: Data, V: Data> KGroupedStream<K, V> {
 
 /// A table that produces nothing, returned after a build error was recorded
 /// (build() reports it).
-fn dead_table<K0, V0, K, A>(stream: &KStream<K0, V0>) -> KTable<K, A> {
+pub(crate) fn dead_table<K0, V0, K, A>(stream: &KStream<K0, V0>) -> KTable<K, A> {
     KTable {
         graph: stream.graph.clone(),
         node: stream.node,

@@ -19,6 +19,7 @@ mod kstream;
 mod ktable;
 mod nodes;
 mod options;
+mod session;
 mod windows;
 
 pub use grouped::{KGroupedStream, KGroupedTable, TimeWindowedKStream};
@@ -27,6 +28,7 @@ pub use ktable::{Change, KTable};
 pub use options::{
     Consumed, Grouped, Materialized, Named, Produced, Repartitioned, SerdeRef, TimestampExtractor,
 };
+pub use session::{SessionWindowedKStream, SessionWindows};
 pub use windows::{TimeWindows, Window, Windowed};
 
 /// The graph under construction, shared by every stream and table of one
