@@ -838,3 +838,76 @@ fn session_windows_with_emit_final_emit_each_session_once_it_is_final() {
     assert_eq!(out.read_key_values(), vec![(s("b[20,24]"), 2)]);
     assert_eq!(driver.metrics().dropped_records, 1);
 }
+
+#[test]
+fn table_table_joins_keep_rows_by_kind_and_follow_both_sides() {
+    let b = StreamsBuilder::new();
+    let left = b.table(
+        "l",
+        Consumed::with(Utf8, Utf8),
+        Materialized::as_("l-store"),
+    );
+    let right = b.table(
+        "r",
+        Consumed::with(Utf8, Utf8),
+        Materialized::as_("r-store"),
+    );
+    left.clone()
+        .join(&right, |l, r| format!("{l}+{r}"))
+        .to_stream()
+        .to("inner", Produced::with(Utf8, Nullable(Utf8)));
+    left.clone()
+        .left_join(&right, |l, r| {
+            format!("{l}+{}", r.map_or("-", |r| r.as_str()))
+        })
+        .to_stream()
+        .to("left", Produced::with(Utf8, Nullable(Utf8)));
+    left.outer_join(&right, |l, r| {
+        format!(
+            "{}+{}",
+            l.map_or("-", |l| l.as_str()),
+            r.map_or("-", |r| r.as_str())
+        )
+    })
+    .to_stream()
+    .to("outer", Produced::with(Utf8, Nullable(Utf8)));
+    let driver = TopologyTestDriver::new(b.build().unwrap(), config()).unwrap();
+    let l = driver.input_topic("l", Utf8, Nullable(Utf8));
+    let r = driver.input_topic("r", Utf8, Nullable(Utf8));
+    l.pipe_input(s("k"), Some(s("a")), 0).unwrap();
+    r.pipe_input(s("k"), Some(s("x")), 1).unwrap();
+    l.pipe_input(s("k"), Some(s("b")), 2).unwrap();
+    r.pipe_input(s("k"), None, 3).unwrap();
+    l.pipe_input(s("k"), None, 4).unwrap();
+    let read = |t: &str| {
+        driver
+            .output_topic(t, Utf8, Nullable(Utf8))
+            .read_key_values()
+    };
+    let v = |x: Option<&str>| (s("k"), x.map(str::to_string));
+    assert_eq!(read("inner"), vec![v(Some("a+x")), v(Some("b+x")), v(None)]);
+    assert_eq!(
+        read("left"),
+        vec![
+            v(Some("a+-")),
+            v(Some("a+x")),
+            v(Some("b+x")),
+            v(Some("b+-")),
+            v(None)
+        ]
+    );
+    assert_eq!(
+        read("outer"),
+        vec![
+            v(Some("a+-")),
+            v(Some("a+x")),
+            v(Some("b+x")),
+            v(Some("b+-")),
+            v(None)
+        ]
+    );
+    // A key only the right table has: only the outer join shows it.
+    r.pipe_input(s("j"), Some(s("y")), 5).unwrap();
+    assert!(read("inner").is_empty() && read("left").is_empty());
+    assert_eq!(read("outer"), vec![(s("j"), Some(s("-+y")))]);
+}

@@ -161,7 +161,7 @@ pub(crate) fn source<K: Data, V: Data>(
 }
 
 impl<K: Data, V: Data> KTable<K, V> {
-    fn stream_view(&self) -> KStream<K, Change<V>> {
+    pub(crate) fn stream_view(&self) -> KStream<K, Change<V>> {
         KStream {
             graph: self.graph.clone(),
             node: self.node,
@@ -177,6 +177,18 @@ impl<K: Data, V: Data> KTable<K, V> {
             node,
             key_serde: self.key_serde.clone(),
             value_serde,
+            store: None,
+        }
+    }
+
+    /// A table that produces nothing, returned after a build error was
+    /// recorded (build() reports it).
+    pub(crate) fn dead<V2>(&self) -> KTable<K, V2> {
+        KTable {
+            graph: self.graph.clone(),
+            node: self.node,
+            key_serde: None,
+            value_serde: None,
             store: None,
         }
     }

@@ -20,6 +20,7 @@ mod ktable;
 mod nodes;
 mod options;
 mod session;
+mod table_join;
 mod windows;
 
 pub use grouped::{KGroupedStream, KGroupedTable, TimeWindowedKStream};
