@@ -51,9 +51,10 @@ mod task;
 pub use config::{DeserializationHandler, ErrorPolicy, ProcessingGuarantee, StreamsConfig};
 pub use driver::{TestInputTopic, TestOutputTopic, TopologyTestDriver};
 pub use dsl::{
-    BranchedKStream, Change, Consumed, Grouped, KGroupedStream, KGroupedTable, KStream, KTable,
-    Materialized, Named, Produced, Repartitioned, SessionWindowedKStream, SessionWindows,
-    StreamsBuilder, TimeWindowedKStream, TimeWindows, Window, Windowed,
+    BranchedKStream, Change, Consumed, Grouped, JoinWindows, KGroupedStream, KGroupedTable,
+    KStream, KTable, Materialized, Named, Produced, Repartitioned, SessionWindowedKStream,
+    SessionWindows, StreamJoined, StreamsBuilder, TimeWindowedKStream, TimeWindows, Window,
+    Windowed,
 };
 pub use error::{Result, StreamsError};
 pub use processor::{

@@ -911,3 +911,80 @@ fn table_table_joins_keep_rows_by_kind_and_follow_both_sides() {
     assert!(read("inner").is_empty() && read("left").is_empty());
     assert_eq!(read("outer"), vec![(s("j"), Some(s("-+y")))]);
 }
+
+fn stream_joins() -> TopologyTestDriver {
+    use fjord_streams::{JoinWindows, StreamJoined};
+    let b = StreamsBuilder::new();
+    let left = b.stream("clicks", strings());
+    let right = b.stream("views", strings());
+    let w = JoinWindows::of_time_difference_and_grace(
+        Duration::from_millis(10),
+        Duration::from_millis(0),
+    );
+    left.clone()
+        .join_windowed(
+            right.clone(),
+            |l, r| format!("{l}+{r}"),
+            w,
+            StreamJoined::with(Utf8, Utf8, Utf8).with_store_name("inner"),
+        )
+        .to("inner", Produced::with(Utf8, Utf8));
+    left.clone()
+        .left_join_windowed(
+            right.clone(),
+            |l, r| format!("{l}+{}", r.map_or("-", |r| r.as_str())),
+            w,
+            StreamJoined::with(Utf8, Utf8, Utf8).with_store_name("left"),
+        )
+        .to("left", Produced::with(Utf8, Utf8));
+    left.outer_join_windowed(
+        right,
+        |l, r| {
+            format!(
+                "{}+{}",
+                l.map_or("-", |l| l.as_str()),
+                r.map_or("-", |r| r.as_str())
+            )
+        },
+        w,
+        StreamJoined::with(Utf8, Utf8, Utf8).with_store_name("outer"),
+    )
+    .to("outer", Produced::with(Utf8, Utf8));
+    TopologyTestDriver::new(b.build().unwrap(), config()).unwrap()
+}
+
+#[test]
+fn stream_stream_joins_match_within_the_window_and_emit_unmatched_records_when_it_closes() {
+    let driver = stream_joins();
+    let clicks = driver.input_topic("clicks", Utf8, Utf8);
+    let views = driver.input_topic("views", Utf8, Utf8);
+    let read = |t: &str| driver.output_topic(t, Utf8, Utf8).read_key_values();
+    clicks.pipe_input(s("k"), s("c1"), 100).unwrap();
+    views.pipe_input(s("k"), s("v1"), 105).unwrap(); // within 10 ms: joins
+    views.pipe_input(s("k"), s("v2"), 130).unwrap(); // no click near it
+    clicks.pipe_input(s("k"), s("c2"), 131).unwrap(); // joins v2
+    clicks.pipe_input(s("k"), s("c3"), 150).unwrap(); // alone so far
+    assert_eq!(
+        read("inner"),
+        vec![(s("k"), s("c1+v1")), (s("k"), s("c2+v2"))]
+    );
+    assert_eq!(
+        read("left"),
+        vec![(s("k"), s("c1+v1")), (s("k"), s("c2+v2"))]
+    );
+    assert_eq!(
+        read("outer"),
+        vec![(s("k"), s("c1+v1")), (s("k"), s("c2+v2"))]
+    );
+    // Stream time 200: c3's window (to 160) has closed with no view.
+    views.pipe_input(s("k"), s("v3"), 200).unwrap();
+    assert!(read("inner").is_empty());
+    assert_eq!(read("left"), vec![(s("k"), s("c3+-"))]);
+    assert_eq!(read("outer"), vec![(s("k"), s("c3+-"))]);
+    clicks.pipe_input(s("k"), s("c4"), 300).unwrap(); // closes v3's window
+    assert_eq!(read("outer"), vec![(s("k"), s("-+v3"))]);
+    assert!(
+        read("left").is_empty(),
+        "a left join never emits right-only records"
+    );
+}

@@ -20,6 +20,7 @@ mod ktable;
 mod nodes;
 mod options;
 mod session;
+mod stream_join;
 mod table_join;
 mod windows;
 
@@ -30,6 +31,7 @@ pub use options::{
     Consumed, Grouped, Materialized, Named, Produced, Repartitioned, SerdeRef, TimestampExtractor,
 };
 pub use session::{SessionWindowedKStream, SessionWindows};
+pub use stream_join::{JoinWindows, StreamJoined};
 pub use windows::{TimeWindows, Window, Windowed};
 
 /// The graph under construction, shared by every stream and table of one
