@@ -313,10 +313,13 @@ pub trait Processor<KIn, VIn, KOut, VOut>: Send + 'static {
     }
 }
 
+/// The record types of a node's input and output edges.
+type Edges<KIn, VIn, KOut, VOut> = fn(KIn, VIn) -> (KOut, VOut);
+
 /// A [`Processor`] as a task node.
 pub(crate) struct ProcessorNode<P, KIn, VIn, KOut, VOut> {
     processor: P,
-    _types: PhantomData<fn(KIn, VIn) -> (KOut, VOut)>,
+    _types: PhantomData<Edges<KIn, VIn, KOut, VOut>>,
 }
 
 impl<P, KIn, VIn, KOut, VOut> ProcessorNode<P, KIn, VIn, KOut, VOut> {

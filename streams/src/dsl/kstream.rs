@@ -576,12 +576,14 @@ impl<K: Data, V: Data> KStream<K, V> {
     }
 }
 
+/// A branch's predicate.
+type Predicate<K, V> = Arc<dyn Fn(&K, &V) -> bool + Send + Sync>;
+
 /// The branches of a [`KStream::split`] under construction.
 pub struct BranchedKStream<K, V> {
     stream: KStream<K, V>,
     prefix: String,
-    #[allow(clippy::type_complexity)]
-    branches: Vec<(String, Option<Arc<dyn Fn(&K, &V) -> bool + Send + Sync>>)>,
+    branches: Vec<(String, Option<Predicate<K, V>>)>,
 }
 
 impl<K: Data, V: Data> BranchedKStream<K, V> {
@@ -614,7 +616,7 @@ impl<K: Data, V: Data> BranchedKStream<K, V> {
     }
 
     fn finish(self) -> std::collections::BTreeMap<String, KStream<K, V>> {
-        let predicates: Vec<Option<Arc<dyn Fn(&K, &V) -> bool + Send + Sync>>> =
+        let predicates: Vec<Option<Predicate<K, V>>> =
             self.branches.iter().map(|(_, p)| p.clone()).collect();
         let split = self
             .stream
