@@ -4,7 +4,10 @@
 //! internal topics), `bootstrap.servers`, `num.stream.threads` (1),
 //! `commit.interval.ms` (30000, as Kafka's for at-least-once),
 //! `state.dir` (`/tmp/fjord-streams`), `statestore.cache.max.bytes`
-//! (10 MiB, per thread), `processing.guarantee` (`at_least_once`),
+//! (10 MiB, per thread), `default.dsl.store` (`rocksDB`, which means
+//! persistent here, or `in_memory`), `statestore.engine.cache.max.bytes`
+//! (8 MiB: the page cache of each persistent store instance),
+//! `processing.guarantee` (`at_least_once`),
 //! `default.deserialization.exception.handler`,
 //! `default.production.exception.handler`, `processing.exception.handler`,
 //! `errors.dead.letter.queue.topic.name` (KIP-1034), `replication.factor`
@@ -39,6 +42,16 @@ pub enum ErrorPolicy {
     Fail,
 }
 
+/// Where stores keep their data by default (`default.dsl.store`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DslStore {
+    /// On disk, under `state.dir`, restored from the changelog's tail only
+    /// after a restart (the default, as Kafka's RocksDB).
+    Persistent,
+    /// In memory, restored from the whole changelog after a restart.
+    InMemory,
+}
+
 /// The delivery guarantee.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProcessingGuarantee {
@@ -62,6 +75,12 @@ pub struct StreamsConfig {
     /// `statestore.cache.max.bytes`: the bound, per thread, of store changes
     /// held before they are written to changelogs.
     pub cache_max_bytes: usize,
+    /// `default.dsl.store`: whether stores are persistent (the default) or
+    /// in memory, where a store does not say (`Materialized::in_memory`).
+    pub default_dsl_store: DslStore,
+    /// `statestore.engine.cache.max.bytes`: the page cache of each
+    /// persistent store instance, which bounds its memory.
+    pub engine_cache_max_bytes: usize,
     /// `processing.guarantee`.
     pub processing_guarantee: ProcessingGuarantee,
     /// `default.deserialization.exception.handler`.
@@ -88,6 +107,8 @@ impl StreamsConfig {
             commit_interval: Duration::from_secs(30),
             state_dir: std::env::temp_dir().join("fjord-streams"),
             cache_max_bytes: 10 * 1024 * 1024,
+            default_dsl_store: DslStore::Persistent,
+            engine_cache_max_bytes: 8 * 1024 * 1024,
             processing_guarantee: ProcessingGuarantee::AtLeastOnce,
             deserialization_handler: DeserializationHandler::LogAndFail,
             production_handler: ErrorPolicy::Fail,
@@ -149,6 +170,16 @@ impl StreamsConfig {
             "state.dir" => self.state_dir = PathBuf::from(value),
             "statestore.cache.max.bytes" | "cache.max.bytes.buffering" => {
                 self.cache_max_bytes = number(value).map_err(|_| bad("bytes"))? as usize
+            }
+            "default.dsl.store" | "dsl.default.store" => {
+                self.default_dsl_store = match value {
+                    "rocksDB" | "rocksdb" | "persistent" => DslStore::Persistent,
+                    "in_memory" => DslStore::InMemory,
+                    _ => return Err(bad("rocksDB (persistent) or in_memory")),
+                }
+            }
+            "statestore.engine.cache.max.bytes" => {
+                self.engine_cache_max_bytes = number(value).map_err(|_| bad("bytes"))? as usize
             }
             "processing.guarantee" => match value {
                 "at_least_once" => self.processing_guarantee = ProcessingGuarantee::AtLeastOnce,

@@ -48,7 +48,9 @@ mod driver;
 mod runtime;
 mod task;
 
-pub use config::{DeserializationHandler, ErrorPolicy, ProcessingGuarantee, StreamsConfig};
+pub use config::{
+    DeserializationHandler, DslStore, ErrorPolicy, ProcessingGuarantee, StreamsConfig,
+};
 pub use driver::{TestInputTopic, TestOutputTopic, TopologyTestDriver};
 pub use dsl::{
     BranchedKStream, Change, Consumed, Grouped, JoinWindows, KGroupedStream, KGroupedTable,

@@ -7,7 +7,8 @@
 //! a node's forwarded records are fully processed downstream before the
 //! node's next one.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::{DeserializationHandler, ErrorPolicy};
@@ -16,7 +17,7 @@ use crate::processor::{
     ErasedRecord, NodeContext, PunctuationType, RecordCollector, Schedule, TaskEnv, TaskMetrics,
 };
 use crate::record::{OutputRecord, RawRecord, RecordMetadata};
-use crate::state::Stores;
+use crate::state::{checkpoint, directory, StateStore, StoreSpec, Stores};
 use crate::topology::{NodeKind, SourceTopics, Topology};
 
 /// Identifies a task: `<sub-topology>_<partition>`, as Kafka names them.
@@ -63,14 +64,102 @@ pub(crate) struct Task {
     pub committed: HashMap<(String, i32), i64>,
     handlers: Handlers,
     initialized: bool,
+    /// The task's directory, when it has persistent stores.
+    pub state_dir: Option<PathBuf>,
+    /// Per changelog partition of a logged persistent store, the next
+    /// offset its local store does not reflect yet.
+    pub positions: checkpoint::Offsets,
+    /// What the checkpoint file says now (read at open, or last written).
+    pub checkpointed: Option<checkpoint::Offsets>,
+}
+
+/// Where a task keeps its persistent stores.
+pub(crate) struct TaskState {
+    /// `<state.dir>/<application.id>/<task id>/`.
+    pub dir: PathBuf,
+    /// The page cache of each persistent store (`statestore.engine.cache.max.bytes`).
+    pub cache_bytes: usize,
+    /// Whether stores that do not ask for memory are persistent (`default.dsl.store`).
+    pub default_persistent: bool,
+    /// Persistent stores whose local files are kept (a checkpoint covers
+    /// them, or they have no changelog); the others start empty.
+    pub keep: BTreeSet<String>,
+    /// The checkpoint read from `dir`, if any.
+    pub checkpoint: Option<checkpoint::Offsets>,
+}
+
+impl TaskState {
+    /// Whether `spec` is kept on disk.
+    pub fn persistent(&self, spec: &StoreSpec) -> bool {
+        self.default_persistent && !spec.in_memory
+    }
+}
+
+/// The store definitions of a task's sub-topology.
+pub(crate) fn store_specs(topology: &Topology, id: TaskId) -> Vec<StoreSpec> {
+    topology.subtopologies[id.subtopology]
+        .stores
+        .iter()
+        .filter_map(|name| topology.store(name).cloned())
+        .collect()
 }
 
 impl Task {
+    /// A task whose stores are in memory (the test driver's).
     pub fn new(
         id: TaskId,
         application_id: Arc<str>,
         topology: Arc<Topology>,
         handlers: Handlers,
+    ) -> Task {
+        let stores = store_specs(&topology, id)
+            .iter()
+            .map(StoreSpec::create)
+            .collect();
+        Self::assemble(id, application_id, topology, handlers, stores, None)
+    }
+
+    /// A task of the runtime: persistent stores opened in `state.dir`
+    /// (those not kept wiped first), the others in memory.
+    ///
+    /// # Errors
+    /// When a store's directory cannot be wiped or its file opened.
+    pub fn open(
+        id: TaskId,
+        application_id: Arc<str>,
+        topology: Arc<Topology>,
+        handlers: Handlers,
+        state: TaskState,
+    ) -> Result<Task> {
+        let mut stores = Vec::new();
+        let mut any_persistent = false;
+        for spec in store_specs(&topology, id) {
+            if state.persistent(&spec) {
+                any_persistent = true;
+                let dir = directory::store_dir(&state.dir, &spec.name);
+                if !state.keep.contains(&spec.name) {
+                    directory::wipe(&dir)?;
+                }
+                stores.push(spec.open(&dir, state.cache_bytes)?);
+            } else {
+                stores.push(spec.create());
+            }
+        }
+        let mut task = Self::assemble(id, application_id, topology, handlers, stores, None);
+        if any_persistent {
+            task.checkpointed = state.checkpoint;
+            task.state_dir = Some(state.dir);
+        }
+        Ok(task)
+    }
+
+    fn assemble(
+        id: TaskId,
+        application_id: Arc<str>,
+        topology: Arc<Topology>,
+        handlers: Handlers,
+        opened: Vec<Box<dyn StateStore>>,
+        state_dir: Option<PathBuf>,
     ) -> Task {
         let sub = &topology.subtopologies[id.subtopology];
         let mut nodes: Vec<Option<Box<dyn crate::processor::Node>>> =
@@ -103,13 +192,13 @@ impl Task {
             .collect();
         let mut stores = Stores::default();
         let mut changelogs = Vec::new();
-        for name in &sub.stores {
-            if let Some(spec) = topology.store(name) {
-                stores.add(spec.create());
+        for store in opened {
+            if let Some(spec) = topology.store(store.name()) {
                 if spec.logged {
-                    changelogs.push((name.clone(), spec.changelog_topic(&application_id)));
+                    changelogs.push((spec.name.clone(), spec.changelog_topic(&application_id)));
                 }
             }
+            stores.add(store);
         }
         Task {
             id,
@@ -129,6 +218,9 @@ impl Task {
             committed: HashMap::new(),
             handlers,
             initialized: false,
+            state_dir,
+            positions: checkpoint::Offsets::new(),
+            checkpointed: None,
         }
     }
 
@@ -345,6 +437,39 @@ impl Task {
                 })?;
             }
         }
+        Ok(())
+    }
+
+    /// Makes every store's taken changes durable locally ([`StateStore::flush`]).
+    pub fn flush_stores(&mut self) -> Result<()> {
+        self.stores.flush()
+    }
+
+    /// The changelog topics of this task's logged persistent stores.
+    pub fn persistent_changelogs(&mut self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (store, topic) in &self.changelogs {
+            if self.stores.get(store).is_ok_and(|s| s.is_persistent()) {
+                out.push(topic.clone());
+            }
+        }
+        out
+    }
+
+    /// Writes the checkpoint file when the positions moved since the last
+    /// one. Call only once the stores are flushed up to those positions.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn write_checkpoint(&mut self) -> Result<()> {
+        let Some(dir) = &self.state_dir else {
+            return Ok(());
+        };
+        if self.positions.is_empty() || self.checkpointed.as_ref() == Some(&self.positions) {
+            return Ok(());
+        }
+        checkpoint::write(dir, &self.positions)?;
+        self.checkpointed = Some(self.positions.clone());
         Ok(())
     }
 

@@ -91,7 +91,12 @@ impl Graph {
     }
 
     pub fn add_store(&mut self, name: String, kind: StoreKind, logged: bool) {
-        self.stores.push(StoreSpec { name, kind, logged });
+        self.stores.push(StoreSpec {
+            name,
+            kind,
+            logged,
+            in_memory: false,
+        });
     }
 
     pub fn connect_store(&mut self, node: usize, store: &str) {

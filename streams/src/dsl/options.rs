@@ -158,6 +158,9 @@ pub struct Materialized<K, V> {
     pub(crate) value_serde: Option<SerdeRef<V>>,
     pub(crate) logged: bool,
     pub(crate) retention: Option<Duration>,
+    // Read once the operators pass it on to `add_store` (StoreSpec::in_memory).
+    #[allow(dead_code)]
+    pub(crate) in_memory: bool,
 }
 
 impl<K, V> Default for Materialized<K, V> {
@@ -168,6 +171,7 @@ impl<K, V> Default for Materialized<K, V> {
             value_serde: None,
             logged: true,
             retention: None,
+            in_memory: false,
         }
     }
 }
@@ -206,6 +210,14 @@ impl<K, V> Materialized<K, V> {
     /// after a move or a crash).
     pub fn with_logging_disabled(mut self) -> Self {
         self.logged = false;
+        self
+    }
+
+    /// Keeps the store in memory instead of on disk under `state.dir` (as
+    /// Kafka's `Stores.inMemoryKeyValueStore`): no local files, and a
+    /// restart restores it from its whole changelog.
+    pub fn in_memory(mut self) -> Self {
+        self.in_memory = true;
         self
     }
 

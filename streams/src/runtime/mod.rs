@@ -10,16 +10,24 @@
 //!
 //! At least once: a commit first writes store changes to changelogs, then
 //! waits until the producer has every output and changelog record
-//! acknowledged, and only then commits the input offsets.
+//! acknowledged, flushes the persistent stores, commits the input offsets,
+//! and writes each task's checkpoint of the changelog offsets its stores
+//! reflect. A task created later on the same `state.dir` restores only the
+//! changelog's tail past its checkpoint; without one (or for in-memory
+//! stores) it restores the whole changelog into empty stores.
+//!
+//! Persistent stores live under `<state.dir>/<application.id>/`, which an
+//! instance locks while it runs (see `state::directory`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::config::StreamsConfig;
+use crate::config::{DslStore, StreamsConfig};
 use crate::error::{Result, StreamsError};
 use crate::processor::TaskMetrics;
+use crate::state::directory::StateDirectory;
 use crate::task::TaskId;
 use crate::topology::Topology;
 
@@ -165,6 +173,8 @@ pub struct KafkaStreams {
     config: StreamsConfig,
     shared: Arc<Shared>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// The locked state directory while running (threads hold it too).
+    state: Mutex<Option<Arc<StateDirectory>>>,
 }
 
 impl KafkaStreams {
@@ -198,6 +208,7 @@ impl KafkaStreams {
                 shutdown: AtomicBool::new(false),
             }),
             threads: Mutex::new(Vec::new()),
+            state: Mutex::new(None),
         })
     }
 
@@ -229,8 +240,11 @@ impl KafkaStreams {
             }
             self.shared.transition(&mut status, State::Rebalancing);
         }
-        let plan = match setup::prepare(&self.topology, &self.config) {
-            Ok(plan) => plan,
+        let prepared = self.lock_state_dir().and_then(|state| {
+            setup::prepare(&self.topology, &self.config).map(|plan| (plan, state))
+        });
+        let (plan, state) = match prepared {
+            Ok(p) => p,
             Err(e) => {
                 let mut status = self.shared.lock();
                 status.error = Some(e.clone());
@@ -238,6 +252,7 @@ impl KafkaStreams {
                 return Err(e);
             }
         };
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = state.clone();
         let plan = Arc::new(plan);
         let mut handles = self.threads.lock().unwrap_or_else(|p| p.into_inner());
         for index in 0..self.config.num_stream_threads {
@@ -247,6 +262,7 @@ impl KafkaStreams {
                 self.config.clone(),
                 plan.clone(),
                 self.shared.clone(),
+                state.clone(),
             );
             let t = match t {
                 Ok(t) => t,
@@ -268,6 +284,17 @@ impl KafkaStreams {
             handles.push(handle);
         }
         Ok(())
+    }
+
+    /// Locks `<state.dir>/<application.id>/` when any store is persistent.
+    fn lock_state_dir(&self) -> Result<Option<Arc<StateDirectory>>> {
+        let persistent = self.config.default_dsl_store == DslStore::Persistent
+            && self.topology.stores.iter().any(|s| !s.in_memory);
+        if !persistent {
+            return Ok(None);
+        }
+        StateDirectory::lock(&self.config.state_dir, &self.config.application_id)
+            .map(|d| Some(Arc::new(d)))
     }
 
     /// The current state.
@@ -355,6 +382,9 @@ impl KafkaStreams {
                 all_stopped = false;
             }
         }
+        // Threads that stopped dropped their share of the lock; one still
+        // closing keeps it until it is done.
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).take();
         let mut status = self.shared.lock();
         if status.state != Some(State::Error) {
             self.shared.transition(&mut status, State::NotRunning);

@@ -1,6 +1,6 @@
 //! A stream thread: one group member running its assigned tasks.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -12,11 +12,13 @@ use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 
 use super::setup;
 use super::{Shared, StreamsMetrics, ThreadState};
-use crate::config::{ErrorPolicy, StreamsConfig};
+use crate::config::{DslStore, ErrorPolicy, StreamsConfig};
 use crate::error::{Result, StreamsError};
 use crate::processor::{PunctuationType, RecordCollector, TaskMetrics};
 use crate::record::{OutputRecord, RawRecord};
-use crate::task::{Handlers, Task, TaskId};
+use crate::state::checkpoint;
+use crate::state::directory::StateDirectory;
+use crate::task::{store_specs, Handlers, Task, TaskId, TaskState};
 use crate::topology::{PartitionPlan, Topology};
 
 /// How long a commit waits for the producer's acknowledgements.
@@ -24,16 +26,52 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often wall-clock punctuations are checked.
 const WALL_CLOCK_TICK: Duration = Duration::from_millis(50);
 
+/// Input (topic, partition) -> next offset, of one task's commit.
+type InputOffsets = Vec<((String, i32), i64)>;
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Delivery failures, kept until the next commit looks at them.
+/// What delivery reports tell: failures, kept until the next commit looks
+/// at them, and the highest acknowledged offset per changelog partition,
+/// which checkpoints record.
+///
+/// The reports run inside this thread's producer `poll`/`flush`, so the
+/// mutexes are never contended; they are there because the context must be
+/// `Sync`.
 #[derive(Default)]
 pub(crate) struct ProducerState {
     failures: Mutex<Vec<String>>,
+    /// Changelog topic -> partition -> highest acknowledged offset. Only the
+    /// topics given at creation are tracked, so an output record costs one
+    /// map lookup by `&str` and no allocation.
+    acked: Mutex<HashMap<String, HashMap<i32, i64>>>,
+}
+
+impl ProducerState {
+    fn tracking(changelogs: impl IntoIterator<Item = String>) -> Self {
+        ProducerState {
+            failures: Mutex::default(),
+            acked: Mutex::new(
+                changelogs
+                    .into_iter()
+                    .map(|t| (t, HashMap::new()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The highest acknowledged offset of `topic`-`partition`, if any.
+    fn acked(&self, topic: &str, partition: i32) -> Option<i64> {
+        self.acked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(topic)
+            .and_then(|parts| parts.get(&partition).copied())
+    }
 }
 
 impl ClientContext for ProducerState {}
@@ -42,9 +80,18 @@ impl ProducerContext for ProducerState {
     type DeliveryOpaque = ();
 
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-        if let Err((e, m)) = result {
-            let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-            failures.push(format!("producing to {}: {e}", m.topic()));
+        match result {
+            Ok(m) => {
+                let mut acked = self.acked.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(parts) = acked.get_mut(m.topic()) {
+                    let at = parts.entry(m.partition()).or_insert(m.offset());
+                    *at = (*at).max(m.offset());
+                }
+            }
+            Err((e, m)) => {
+                let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+                failures.push(format!("producing to {}: {e}", m.topic()));
+            }
         }
     }
 }
@@ -61,6 +108,8 @@ pub(crate) struct Core {
     tasks: BTreeMap<TaskId, Task>,
     producer: BaseProducer<ProducerState>,
     restore: BaseConsumer,
+    /// The locked application state directory, when stores are persistent.
+    state: Option<Arc<StateDirectory>>,
     /// Resolved source topic -> sub-topology.
     readers: BTreeMap<String, usize>,
     /// Metrics of tasks this thread closed.
@@ -164,13 +213,9 @@ impl Core {
             }
         }
         for id in new {
-            let mut task = Task::new(
-                id,
-                self.application_id.clone(),
-                self.topology.clone(),
-                self.handlers(),
-            );
-            self.restore_task(&mut task)?;
+            let marks = self.changelog_marks(id)?;
+            let (mut task, from) = self.open_task(id, &marks)?;
+            self.restore_task(&mut task, &marks, &from)?;
             let mut collector = Collector {
                 producer: &self.producer,
             };
@@ -181,29 +226,133 @@ impl Core {
         Ok(())
     }
 
-    /// Replays each logged store's changelog partition into the store.
-    fn restore_task(&mut self, task: &mut Task) -> Result<()> {
-        let partition = task.id.partition;
-        for (store, topic) in task.changelogs.clone() {
+    /// The (low, high) watermarks of the changelog partitions of task `id`.
+    fn changelog_marks(&self, id: TaskId) -> Result<BTreeMap<String, (i64, i64)>> {
+        let mut marks = BTreeMap::new();
+        for spec in store_specs(&self.topology, id) {
+            if !spec.logged {
+                continue;
+            }
+            let topic = spec.changelog_topic(&self.application_id);
             let (low, high) = self
                 .restore
-                .fetch_watermarks(&topic, partition, Duration::from_secs(30))
+                .fetch_watermarks(&topic, id.partition, Duration::from_secs(30))
                 .map_err(|e| {
-                    StreamsError::kafka(format!("reading the end of {topic}-{partition}"), e)
+                    StreamsError::kafka(format!("reading the end of {topic}-{}", id.partition), e)
                 })?;
-            if high <= low {
+            marks.insert(topic, (low, high));
+        }
+        Ok(marks)
+    }
+
+    /// Opens task `id`: persistent stores that a checkpoint covers keep
+    /// their files and restore from the checkpointed offset; the others are
+    /// wiped and restore from the changelog's start. Returns the task and
+    /// the offset to restore each changelog from.
+    fn open_task(
+        &self,
+        id: TaskId,
+        marks: &BTreeMap<String, (i64, i64)>,
+    ) -> Result<(Task, BTreeMap<String, i64>)> {
+        let mut from: BTreeMap<String, i64> = marks
+            .iter()
+            .map(|(t, (low, _))| (t.clone(), *low))
+            .collect();
+        let Some(state) = &self.state else {
+            let task = Task::new(
+                id,
+                self.application_id.clone(),
+                self.topology.clone(),
+                self.handlers(),
+            );
+            return Ok((task, from));
+        };
+        let dir = state.task_dir(id);
+        let found = match checkpoint::read(&dir) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(task = %id, error = %e, "unreadable checkpoint; restoring from the changelogs' start");
+                None
+            }
+        };
+        let mut task_state = TaskState {
+            dir,
+            cache_bytes: self.config.engine_cache_max_bytes,
+            default_persistent: self.config.default_dsl_store == DslStore::Persistent,
+            keep: BTreeSet::new(),
+            checkpoint: found.clone(),
+        };
+        for spec in store_specs(&self.topology, id) {
+            if !task_state.persistent(&spec) {
+                continue;
+            }
+            if !spec.logged {
+                // No changelog to rebuild it from: what is on disk is all there is.
+                task_state.keep.insert(spec.name.clone());
+                continue;
+            }
+            let topic = spec.changelog_topic(&self.application_id);
+            let offset = found
+                .as_ref()
+                .and_then(|c| c.get(&(topic.clone(), id.partition)).copied());
+            match (offset, marks.get(&topic)) {
+                (Some(offset), Some(&(low, high))) if low <= offset && offset <= high => {
+                    task_state.keep.insert(spec.name.clone());
+                    from.insert(topic, offset);
+                }
+                (Some(offset), Some(&(low, high))) => {
+                    tracing::warn!(
+                        task = %id, store = spec.name, offset, low, high,
+                        "checkpoint outside the changelog (was it reset?); restoring from the start"
+                    );
+                }
+                _ => {}
+            }
+        }
+        let task = Task::open(
+            id,
+            self.application_id.clone(),
+            self.topology.clone(),
+            self.handlers(),
+            task_state,
+        )?;
+        Ok((task, from))
+    }
+
+    /// Replays each logged store's changelog partition, from `from` up to
+    /// the high watermark, into the store; then flushes the stores and
+    /// checkpoints what they reflect.
+    fn restore_task(
+        &mut self,
+        task: &mut Task,
+        marks: &BTreeMap<String, (i64, i64)>,
+        from: &BTreeMap<String, i64>,
+    ) -> Result<()> {
+        let partition = task.id.partition;
+        let persistent = task.persistent_changelogs();
+        for (store, topic) in task.changelogs.clone() {
+            let Some(&(low, high)) = marks.get(&topic) else {
+                continue;
+            };
+            let start = from.get(&topic).copied().unwrap_or(low).max(low);
+            if persistent.contains(&topic) {
+                task.positions.insert((topic.clone(), partition), high);
+            }
+            if high <= start {
+                tracing::info!(thread = self.index, task = %task.id, store, records = 0, "restored (nothing past the checkpoint)");
                 continue;
             }
             let mut tpl = TopicPartitionList::new();
-            tpl.add_partition_offset(&topic, partition, Offset::Offset(low))
+            tpl.add_partition_offset(&topic, partition, Offset::Offset(start))
                 .map_err(|e| StreamsError::kafka("restore assignment", e))?;
             self.restore
                 .assign(&tpl)
                 .map_err(|e| StreamsError::kafka(format!("assigning {topic}-{partition}"), e))?;
             let started = Instant::now();
             let mut count = 0u64;
-            let mut last = low - 1;
+            let mut last = start - 1;
             let deadline = Instant::now() + Duration::from_secs(300);
+            let target = task.stores.get(&store)?;
             while last < high - 1 {
                 if Instant::now() > deadline {
                     return Err(StreamsError::store(
@@ -215,7 +364,7 @@ impl Core {
                     Some(Ok(m)) => {
                         last = m.offset();
                         if let Some(key) = m.key() {
-                            task.stores.get(&store)?.restore(key, m.payload())?;
+                            target.restore(key, m.payload())?;
                             count += 1;
                         }
                     }
@@ -233,11 +382,12 @@ impl Core {
                 .map_err(|e| StreamsError::kafka("restore unassign", e))?;
             self.restored += count;
             tracing::info!(
-                thread = self.index, task = %task.id, store, records = count,
+                thread = self.index, task = %task.id, store, from = start, records = count,
                 elapsed_ms = started.elapsed().as_millis() as u64, "restored"
             );
         }
-        Ok(())
+        task.flush_stores()?;
+        task.write_checkpoint()
     }
 
     /// Commits the given tasks: store changes to changelogs, every produced
@@ -259,8 +409,9 @@ impl Core {
             .flush(FLUSH_TIMEOUT)
             .map_err(|e| StreamsError::kafka("waiting for produced records before a commit", e))?;
         self.check_deliveries()?;
+        self.flush_stores(only)?;
         let mut tpl = TopicPartitionList::new();
-        let mut committed: Vec<(TaskId, Vec<((String, i32), i64)>)> = Vec::new();
+        let mut committed: Vec<(TaskId, InputOffsets)> = Vec::new();
         for (id, task) in &self.tasks {
             if only.is_some_and(|o| !o.contains(id)) {
                 continue;
@@ -282,6 +433,36 @@ impl Core {
             if let Some(t) = self.tasks.get_mut(&id) {
                 t.mark_committed(&offsets);
             }
+        }
+        self.checkpoint(only)
+    }
+
+    /// Flushes the given tasks' stores (their changes are acknowledged by
+    /// the changelogs now).
+    fn flush_stores(&mut self, only: Option<&BTreeSet<TaskId>>) -> Result<()> {
+        for (id, task) in self.tasks.iter_mut() {
+            if only.is_none_or(|o| o.contains(id)) {
+                task.flush_stores()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the given tasks' changelog positions to what the producer had
+    /// acknowledged and writes their checkpoints (after a commit: stores
+    /// flushed, offsets committed).
+    fn checkpoint(&mut self, only: Option<&BTreeSet<TaskId>>) -> Result<()> {
+        let context = self.producer.context();
+        for (id, task) in self.tasks.iter_mut() {
+            if only.is_some_and(|o| !o.contains(id)) || task.state_dir.is_none() {
+                continue;
+            }
+            for ((topic, partition), next) in task.positions.iter_mut() {
+                if let Some(acked) = context.acked(topic, *partition) {
+                    *next = (*next).max(acked + 1);
+                }
+            }
+            task.write_checkpoint()?;
         }
         Ok(())
     }
@@ -434,9 +615,15 @@ impl StreamThread {
         config: StreamsConfig,
         plan: Arc<PartitionPlan>,
         shared: Arc<Shared>,
+        state: Option<Arc<StateDirectory>>,
     ) -> Result<Self> {
+        let changelogs = topology
+            .stores
+            .iter()
+            .filter(|s| s.logged)
+            .map(|s| s.changelog_topic(&config.application_id));
         let producer: BaseProducer<ProducerState> = setup::producer_config(&config, index)
-            .create_with_context(ProducerState::default())
+            .create_with_context(ProducerState::tracking(changelogs))
             .map_err(|e| StreamsError::kafka("creating the producer", e))?;
         let restore: BaseConsumer = setup::restore_consumer_config(&config, index)
             .create()
@@ -458,6 +645,7 @@ impl StreamThread {
             tasks: BTreeMap::new(),
             producer,
             restore,
+            state,
             readers,
             closed: TaskMetrics::default(),
             restored: 0,

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
     split_window_changelog_key, window_changelog_key, Change, KeyValueStore, StateStore,
-    WindowStore,
+    WindowEntry, WindowStore,
 };
 use crate::error::Result;
 
@@ -185,7 +185,7 @@ impl WindowStore for InMemoryWindowStore {
             .collect())
     }
 
-    fn all(&self) -> Result<Vec<(i64, Vec<u8>, Vec<u8>)>> {
+    fn all(&self) -> Result<Vec<WindowEntry>> {
         Ok(self
             .map
             .iter()
@@ -193,7 +193,7 @@ impl WindowStore for InMemoryWindowStore {
             .collect())
     }
 
-    fn starting_before(&self, start: i64) -> Result<Vec<(i64, Vec<u8>, Vec<u8>)>> {
+    fn starting_before(&self, start: i64) -> Result<Vec<WindowEntry>> {
         Ok(self
             .map
             .range(..(start, Vec::new()))

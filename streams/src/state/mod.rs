@@ -10,17 +10,32 @@
 //! anything.
 //!
 //! Kinds: [`KeyValueStore`] (tables, aggregates) and [`WindowStore`]
-//! (windowed aggregates: one value per key and window start).
+//! (windowed aggregates: one value per key and window start), each in
+//! memory or persistent (a redb file per store, under
+//! `<state.dir>/<application.id>/<task id>/<store>/`). Persistent is what
+//! `KafkaStreams` uses by default, as Kafka's RocksDB; the test driver keeps
+//! stores in memory. A task with persistent stores writes a checkpoint of
+//! its changelog offsets after each commit, so a restart on the same
+//! state dir replays only the changelog's tail ([`checkpoint`]).
+
+use std::path::Path;
 
 use crate::error::{Result, StreamsError};
 
+pub mod checkpoint;
+pub(crate) mod directory;
 mod memory;
+mod persistent;
 
 pub use memory::{InMemoryKeyValueStore, InMemoryWindowStore};
+pub use persistent::{PersistentKeyValueStore, PersistentWindowStore};
 
 /// A changed entry to write to the changelog: key bytes, and the value bytes
 /// or `None` for a deletion (a tombstone).
 pub type Change = (Vec<u8>, Option<Vec<u8>>);
+
+/// A window store entry: window start, key bytes, value bytes.
+pub type WindowEntry = (i64, Vec<u8>, Vec<u8>);
 
 /// What every store does, whatever its kind.
 pub trait StateStore: Send {
@@ -41,6 +56,23 @@ pub trait StateStore: Send {
 
     /// The number of entries.
     fn approximate_num_entries(&self) -> u64;
+
+    /// Makes what was taken by [`StateStore::take_changes`] (and restored)
+    /// durable locally. Called once those changes are acknowledged by the
+    /// changelog, so a local store is never ahead of its changelog by more
+    /// than the commit in flight.
+    ///
+    /// # Errors
+    /// When the store's file cannot be written.
+    fn flush(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Whether the store keeps its data on disk across restarts (then its
+    /// task checkpoints the changelog offsets it reflects).
+    fn is_persistent(&self) -> bool {
+        false
+    }
 
     /// This store as a key-value store, if it is one.
     fn as_kv(&mut self) -> Option<&mut dyn KeyValueStore> {
@@ -104,13 +136,13 @@ pub trait WindowStore {
     ///
     /// # Errors
     /// When the store cannot be read.
-    fn all(&self) -> Result<Vec<(i64, Vec<u8>, Vec<u8>)>>;
+    fn all(&self) -> Result<Vec<WindowEntry>>;
 
     /// The entries of windows starting before `start`, ordered by start then key.
     ///
     /// # Errors
     /// When the store cannot be read.
-    fn starting_before(&self, start: i64) -> Result<Vec<(i64, Vec<u8>, Vec<u8>)>>;
+    fn starting_before(&self, start: i64) -> Result<Vec<WindowEntry>>;
 
     /// Drops windows starting before `start` (past retention). Not logged:
     /// the changelog topic drops them by its own retention.
@@ -196,6 +228,14 @@ impl Stores {
     pub(crate) fn pending_bytes(&self) -> usize {
         self.stores.iter().map(|s| s.pending_bytes()).sum()
     }
+
+    /// Flushes every store ([`StateStore::flush`]).
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        for store in &mut self.stores {
+            store.flush()?;
+        }
+        Ok(())
+    }
 }
 
 /// What kind of store a definition makes.
@@ -212,10 +252,13 @@ pub(crate) struct StoreSpec {
     pub kind: StoreKind,
     /// Whether changes go to a changelog topic (on by default).
     pub logged: bool,
+    /// Kept in memory even where stores are persistent by default
+    /// (`Materialized::in_memory`).
+    pub in_memory: bool,
 }
 
 impl StoreSpec {
-    /// A new, empty instance of this store.
+    /// A new, empty instance of this store, in memory.
     pub fn create(&self) -> Box<dyn StateStore> {
         match self.kind {
             StoreKind::KeyValue => Box::new(InMemoryKeyValueStore::new(&self.name)),
@@ -223,8 +266,27 @@ impl StoreSpec {
         }
     }
 
+    /// This store on disk in `dir` (what an earlier run left there, or new),
+    /// with a page cache of `cache_bytes`.
+    ///
+    /// # Errors
+    /// When the store's directory or file cannot be opened.
+    pub fn open(&self, dir: &Path, cache_bytes: usize) -> Result<Box<dyn StateStore>> {
+        Ok(match self.kind {
+            StoreKind::KeyValue => {
+                Box::new(PersistentKeyValueStore::open(&self.name, dir, cache_bytes)?)
+            }
+            StoreKind::Window { .. } => {
+                Box::new(PersistentWindowStore::open(&self.name, dir, cache_bytes)?)
+            }
+        })
+    }
+
     /// The changelog topic of this store in application `application_id`.
     pub fn changelog_topic(&self, application_id: &str) -> String {
         format!("{application_id}-{}-changelog", self.name)
     }
 }
+
+#[cfg(test)]
+mod suite;
