@@ -366,3 +366,60 @@ async fn malformed_sales_go_to_the_dead_letter_topic_and_the_app_goes_on() {
     assert_eq!(streams.metrics().tasks.deserialization_errors, 1);
     assert!(streams.close(Duration::from_secs(20)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_instance_beyond_the_partition_count_idles_and_takes_over_when_the_busy_one_leaves() {
+    use fjord_core::format::Utf8;
+    use fjord_streams::{Consumed, Produced, StreamsBuilder};
+    let broker = common::broker_with(common::group_broker_config()).await;
+    let bs = broker.bootstrap_servers();
+    common::create_topic(&bs, "words-in", 1, &[]).await;
+    common::create_topic(&bs, "words-out", 1, &[]).await;
+    let topology = || {
+        let b = StreamsBuilder::new();
+        b.stream("words-in", Consumed::with(Utf8, Utf8))
+            .map_values(|w: String| w.to_uppercase())
+            .to("words-out", Produced::default());
+        b.build().unwrap()
+    };
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let make = |d: &std::path::Path| {
+        let s = KafkaStreams::new(topology(), config(&bs, "idle-spare", d)).unwrap();
+        s.start().unwrap();
+        s
+    };
+    let a = make(d1.path());
+    let b = make(d2.path());
+    common::eventually(
+        "one instance to own the only task",
+        Duration::from_secs(30),
+        || {
+            a.tasks().len() + b.tasks().len() == 1
+                && a.state() == State::Running
+                && b.state() == State::Running
+        },
+    )
+    .await;
+    let (busy, idle) = if a.tasks().is_empty() { (b, a) } else { (a, b) };
+    assert!(idle.tasks().is_empty(), "the spare instance runs no task");
+    assert!(busy.close(Duration::from_secs(20)));
+    common::eventually(
+        "the spare to take the task over",
+        Duration::from_secs(30),
+        || idle.tasks().len() == 1,
+    )
+    .await;
+    let producer = common::producer(&bs, &[]);
+    producer
+        .send(
+            FutureRecord::to("words-in").key("k").payload("hello"),
+            Duration::from_secs(10),
+        )
+        .await
+        .map_err(|(e, _)| e)
+        .unwrap();
+    let out = common::consume(&bs, "words-out", &[0], rdkafka::Offset::Beginning, 1);
+    use rdkafka::Message;
+    assert_eq!(out[0].payload(), Some(&b"HELLO"[..]));
+    assert!(idle.close(Duration::from_secs(20)));
+}

@@ -988,3 +988,34 @@ fn stream_stream_joins_match_within_the_window_and_emit_unmatched_records_when_i
         "a left join never emits right-only records"
     );
 }
+
+#[test]
+fn a_pattern_source_reads_every_matching_topic() {
+    let b = StreamsBuilder::new();
+    b.stream_pattern("orders-[a-z]+", strings())
+        .to("all-orders", Produced::default());
+    let driver = TopologyTestDriver::with_partitions(
+        b.build().unwrap(),
+        config(),
+        &[("orders-eu", 1), ("orders-us", 2), ("returns", 1)],
+    )
+    .unwrap();
+    driver
+        .input_topic("orders-eu", Utf8, Utf8)
+        .pipe_input(s("a"), s("1"), 0)
+        .unwrap();
+    driver
+        .input_topic("orders-us", Utf8, Utf8)
+        .pipe_input(s("b"), s("2"), 1)
+        .unwrap();
+    assert!(driver
+        .input_topic("returns", Utf8, Utf8)
+        .pipe_input(s("c"), s("3"), 2)
+        .is_err());
+    assert_eq!(
+        driver
+            .output_topic("all-orders", Utf8, Utf8)
+            .read_key_values(),
+        vec![(s("a"), s("1")), (s("b"), s("2"))]
+    );
+}

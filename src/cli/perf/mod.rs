@@ -23,6 +23,7 @@ mod produce;
 mod progress;
 mod rebalance;
 mod report;
+mod streams;
 
 use std::process::ExitCode;
 
@@ -56,6 +57,8 @@ pub enum PerfMode {
     Rebalance(rebalance::PerfRebalanceArgs),
     /// Commit offsets in a loop, sync then async; commits/s and sync commit latency
     Commits(commits::PerfCommitsArgs),
+    /// The sales -> prices transform: a hand-written rdkafka loop vs Fjord Streams (vs Quix Streams)
+    Streams(streams::PerfStreamsArgs),
     /// Measure loopback TCP and sequential disk write throughput of this machine
     Baseline(baseline::BaselineArgs),
 }
@@ -74,6 +77,7 @@ pub async fn run(args: PerfArgs, shutdown: CancellationToken) -> anyhow::Result<
         PerfMode::Rebalance(a) => rebalance::run(a, quiet, &shutdown),
         PerfMode::Commits(a) => commits::run(a, quiet, &shutdown),
         PerfMode::Baseline(a) => baseline::run(a, &shutdown),
+        PerfMode::Streams(a) => streams::run(a, quiet, &shutdown),
     })
     .await
     .context("the benchmark thread panicked")??;
