@@ -7,6 +7,7 @@ read, until killed.
 """
 
 import sys
+import tempfile
 
 from quixstreams import Application
 
@@ -30,6 +31,7 @@ def main():
         consumer_group=group,
         auto_offset_reset="earliest",
         commit_interval=1.0,
+        state_dir=tempfile.mkdtemp(prefix="quix-bench-"),
     )
     inp = app.topic(source, value_deserializer="json", key_deserializer="str")
     out = app.topic(sink, value_serializer="json", key_serializer="str")
