@@ -1,6 +1,7 @@
 //! `fjord streams reset` against a real broker: refused while the app runs;
 //! afterwards the input offsets are back at the start, the internal topics
 //! are gone, and a restarted app recomputes the same counts from scratch.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

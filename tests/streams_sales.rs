@@ -1,6 +1,7 @@
 //! Fjord Streams end to end: the sales example on an embedded broker through
 //! rdkafka, with several instances, a killed instance, a graceful restart,
 //! and bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

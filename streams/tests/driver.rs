@@ -1,5 +1,6 @@
 //! The DSL's operators, windows, tables and error handling, run by the
 //! TopologyTestDriver (no broker).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
