@@ -4,6 +4,8 @@
 //! cannot share a state dir, and a killed instance restarted on its state
 //! dir still loses nothing.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::BTreeMap;
