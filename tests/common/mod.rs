@@ -1,7 +1,15 @@
 //! Shared helpers for end-to-end tests: an embedded broker, rdkafka clients, and a raw
 //! Kafka-protocol client for checks no high-level client exposes.
 
-#![allow(dead_code, missing_docs, unused_imports)]
+// Test helpers: a failed set-up step fails the test, so unwrap and expect are the point here,
+// whatever the including test file allows.
+#![allow(
+    dead_code,
+    missing_docs,
+    unused_imports,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 
 pub mod groups;
 pub mod process;
