@@ -424,3 +424,64 @@ async fn an_instance_beyond_the_partition_count_idles_and_takes_over_when_the_bu
     assert_eq!(out[0].payload(), Some(&b"HELLO"[..]));
     assert!(idle.close(Duration::from_secs(20)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_global_table_is_loaded_before_the_app_runs_and_followed_after() {
+    use fjord_core::format::Utf8;
+    use fjord_streams::{Consumed, Materialized, Produced, StreamsBuilder};
+    let broker = common::broker_with(common::group_broker_config()).await;
+    let bs = broker.bootstrap_servers();
+    common::create_topic(&bs, "products", 2, &[]).await;
+    common::create_topic(&bs, "orders", 3, &[]).await;
+    common::create_topic(&bs, "named-orders", 1, &[]).await;
+    let producer = common::producer(&bs, &[]);
+    let send = |topic: &'static str, key: &'static str, value: &'static str| {
+        let producer = producer.clone();
+        async move {
+            producer
+                .send(
+                    FutureRecord::to(topic).key(key).payload(value),
+                    Duration::from_secs(10),
+                )
+                .await
+                .map_err(|(e, _)| e)
+                .unwrap();
+        }
+    };
+    send("products", "p1", "apple").await;
+    send("products", "p2", "bread").await;
+    let b = StreamsBuilder::new();
+    let products = b.global_table(
+        "products",
+        Consumed::with(Utf8, Utf8),
+        Materialized::as_("products"),
+    );
+    b.stream("orders", Consumed::with(Utf8, Utf8))
+        .join_global(&products, |_, p| p.clone(), |p, name| format!("{p}={name}"))
+        .to("named-orders", Produced::with(Utf8, Utf8));
+    let state = tempfile::tempdir().unwrap();
+    let streams =
+        KafkaStreams::new(b.build().unwrap(), config(&bs, "global-join", state.path())).unwrap();
+    streams.start().unwrap();
+    wait_running(&streams);
+    // Loaded before start() returned: the first order already finds its product.
+    send("orders", "o1", "p2").await;
+    let out = common::consume(&bs, "named-orders", &[0], rdkafka::Offset::Beginning, 1);
+    use rdkafka::Message;
+    assert_eq!(out[0].payload(), Some(&b"p2=bread"[..]));
+    // Followed after start: orders for a product added later join once the
+    // update has arrived (the inner join drops them before), so resend until
+    // a second output appears.
+    send("products", "p3", "cheese").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut joined = false;
+    while !joined && std::time::Instant::now() < deadline {
+        send("orders", "o2", "p3").await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        joined = common::partition(&broker, "named-orders", 0).log_end_offset() >= 2;
+    }
+    let out = common::consume(&bs, "named-orders", &[0], rdkafka::Offset::Beginning, 2);
+    assert_eq!(out[1].payload(), Some(&b"p3=cheese"[..]));
+    assert!(joined, "the global table followed its topic after start");
+    assert!(streams.close(Duration::from_secs(20)));
+}

@@ -42,6 +42,7 @@ struct Core {
     next_offset: HashMap<(String, i32), i64>,
     wall_clock: i64,
     round_robin: i32,
+    globals: crate::global::GlobalStores,
 }
 
 #[derive(Default)]
@@ -88,6 +89,9 @@ impl TopologyTestDriver {
                 }
             }
         }
+        for (_, t) in &topology.global_specs {
+            existing.insert(t.clone(), 1);
+        }
         for (t, p) in partitions {
             existing.insert((*t).to_string(), (*p).max(1));
         }
@@ -95,6 +99,7 @@ impl TopologyTestDriver {
         let handlers = Handlers {
             deserialization: config.deserialization_handler.clone(),
             processing: config.processing_handler,
+            globals: topology.globals.clone(),
         };
         let mut all_partitions = existing.clone();
         for (t, (p, _)) in &plan.internal {
@@ -127,6 +132,7 @@ impl TopologyTestDriver {
             next_offset: HashMap::new(),
             wall_clock: 0,
             round_robin: 0,
+            globals: topology.globals.clone(),
         };
         let mut collected = Collected::default();
         for task in core.tasks.values_mut() {
@@ -190,6 +196,10 @@ impl TopologyTestDriver {
             timestamp,
             headers: Vec::new(),
         };
+        if let Some(global) = core.globals.for_topic(topic) {
+            global.apply(record.key.as_deref(), record.value.as_deref());
+            return Ok(());
+        }
         if !core.readers.contains_key(topic) {
             return Err(StreamsError::IllegalState(format!(
                 "no source of the topology reads topic '{topic}'"

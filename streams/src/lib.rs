@@ -45,6 +45,7 @@ pub mod state;
 pub mod topology;
 
 mod driver;
+mod global;
 mod runtime;
 mod task;
 
@@ -53,10 +54,10 @@ pub use config::{
 };
 pub use driver::{TestInputTopic, TestOutputTopic, TopologyTestDriver};
 pub use dsl::{
-    BranchedKStream, Change, Consumed, Grouped, JoinWindows, KGroupedStream, KGroupedTable,
-    KStream, KTable, Materialized, Named, Produced, Repartitioned, SessionWindowedKStream,
-    SessionWindows, StreamJoined, StreamsBuilder, TimeWindowedKStream, TimeWindows, Window,
-    Windowed,
+    BranchedKStream, Change, Consumed, GlobalKTable, Grouped, JoinWindows, KGroupedStream,
+    KGroupedTable, KStream, KTable, Materialized, Named, Produced, Repartitioned,
+    SessionWindowedKStream, SessionWindows, StreamJoined, StreamsBuilder, TimeWindowedKStream,
+    TimeWindows, Window, Windowed,
 };
 pub use error::{Result, StreamsError};
 pub use processor::{

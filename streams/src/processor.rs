@@ -259,6 +259,18 @@ impl<'c, 'a, 'e, K: Data, V: Data> ProcessorContext<'c, 'a, 'e, K, V> {
         self.inner.env.stores.get(name)
     }
 
+    /// The value bytes of `key` in the global store `name` (a
+    /// [`crate::GlobalKTable`]'s), from any task.
+    ///
+    /// # Errors
+    /// When the topology has no global store of that name.
+    pub fn global_get(&self, name: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self.inner.env.handlers.globals.get(name) {
+            Some(store) => Ok(store.get(key)),
+            None => Err(StreamsError::store(name, "no global store of this name")),
+        }
+    }
+
     /// An error naming this processor and the record being processed.
     pub fn error(&self, message: impl std::fmt::Display) -> StreamsError {
         self.inner.error(message)

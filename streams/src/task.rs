@@ -40,6 +40,8 @@ impl std::fmt::Display for TaskId {
 pub(crate) struct Handlers {
     pub deserialization: DeserializationHandler,
     pub processing: ErrorPolicy,
+    /// The instance's global stores, for lookups from any task.
+    pub globals: crate::global::GlobalStores,
 }
 
 pub(crate) struct Task {

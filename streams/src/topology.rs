@@ -84,7 +84,6 @@ pub(crate) struct Subtopology {
 
 /// A processing topology, ready to run ([`crate::KafkaStreams`]) or to test
 /// ([`crate::TopologyTestDriver`]).
-#[derive(Clone)]
 pub struct Topology {
     pub(crate) nodes: Vec<NodeDef>,
     pub(crate) stores: Vec<StoreSpec>,
@@ -92,6 +91,24 @@ pub struct Topology {
     /// Groups of topics that must have the same partition count (joins).
     pub(crate) copartition_groups: Vec<Vec<TopicName>>,
     pub(crate) subtopologies: Vec<Subtopology>,
+    /// Global tables: (store name, topic).
+    pub(crate) global_specs: Vec<(String, String)>,
+    /// This instance's global stores (a clone of the topology gets empty ones).
+    pub(crate) globals: crate::global::GlobalStores,
+}
+
+impl Clone for Topology {
+    fn clone(&self) -> Self {
+        Topology {
+            nodes: self.nodes.clone(),
+            stores: self.stores.clone(),
+            repartitions: self.repartitions.clone(),
+            copartition_groups: self.copartition_groups.clone(),
+            subtopologies: self.subtopologies.clone(),
+            global_specs: self.global_specs.clone(),
+            globals: crate::global::GlobalStores::new(&self.global_specs),
+        }
+    }
 }
 
 impl std::fmt::Debug for Topology {
@@ -106,6 +123,7 @@ impl Topology {
         stores: Vec<StoreSpec>,
         repartitions: Vec<RepartitionSpec>,
         copartition_groups: Vec<Vec<TopicName>>,
+        global_specs: Vec<(String, String)>,
     ) -> Result<Topology> {
         let mut topology = Topology {
             nodes,
@@ -113,6 +131,8 @@ impl Topology {
             repartitions,
             copartition_groups,
             subtopologies: Vec::new(),
+            globals: crate::global::GlobalStores::new(&global_specs),
+            global_specs,
         };
         topology.validate()?;
         topology.subtopologies = topology.split();
@@ -140,12 +160,21 @@ impl Topology {
         }
         for node in &self.nodes {
             for store in &node.stores {
-                if !store_names.contains(store.as_str()) {
+                if !store_names.contains(store.as_str())
+                    && !self.global_specs.iter().any(|(n, _)| n == store)
+                {
                     return Err(StreamsError::Topology(format!(
                         "processor '{}' uses state store '{store}', which no part of the topology creates",
                         node.name
                     )));
                 }
+            }
+        }
+        for (name, _) in &self.global_specs {
+            if !store_names.insert(name.as_str()) {
+                return Err(StreamsError::Topology(format!(
+                    "two state stores are named '{name}'; store names must be unique (Materialized::as_)"
+                )));
             }
         }
         if !self
@@ -384,6 +413,11 @@ impl Topology {
                     ),
                     _ => {}
                 }
+            }
+        }
+        for (_, topic) in &self.global_specs {
+            if !existing.contains_key(topic) {
+                missing.push(topic.clone());
             }
         }
         if !missing.is_empty() {

@@ -1020,3 +1020,60 @@ fn a_pattern_source_reads_every_matching_topic() {
         vec![(s("a"), s("1")), (s("b"), s("2"))]
     );
 }
+
+#[test]
+fn stream_global_table_joins_look_up_any_key_without_co_partitioning() {
+    let b = StreamsBuilder::new();
+    let products = b.global_table(
+        "products",
+        Consumed::with(Utf8, Utf8),
+        Materialized::as_("products-store"),
+    );
+    let orders = b.stream("orders", Consumed::with(Utf8, Utf8)); // key: order id, value: product id
+    orders
+        .clone()
+        .join_global(
+            &products,
+            |_, product| product.clone(),
+            |p, name| format!("{p}={name}"),
+        )
+        .to("named", Produced::with(Utf8, Utf8));
+    orders
+        .left_join_global(
+            &products,
+            |_, product| product.clone(),
+            |p, name| format!("{p}={}", name.map_or("?", |n| n.as_str())),
+        )
+        .to("all", Produced::with(Utf8, Utf8));
+    // 3 order partitions, 1 product partition: a global table needs no co-partitioning.
+    let driver = TopologyTestDriver::with_partitions(
+        b.build().unwrap(),
+        config(),
+        &[("orders", 3), ("products", 1)],
+    )
+    .unwrap();
+    let products = driver.input_topic("products", Utf8, Nullable(Utf8));
+    let orders = driver.input_topic("orders", Utf8, Utf8);
+    products.pipe_input(s("p1"), Some(s("apple")), 0).unwrap();
+    for (i, p) in ["p1", "p2", "p1"].into_iter().enumerate() {
+        orders.pipe_input(format!("o{i}"), s(p), 1).unwrap();
+    }
+    products.pipe_input(s("p1"), None, 2).unwrap();
+    orders.pipe_input(s("o3"), s("p1"), 3).unwrap();
+    let named = driver.output_topic("named", Utf8, Utf8).read_key_values();
+    assert_eq!(
+        named,
+        vec![(s("o0"), s("p1=apple")), (s("o2"), s("p1=apple"))]
+    );
+    let mut all = driver.output_topic("all", Utf8, Utf8).read_key_values();
+    all.sort();
+    assert_eq!(
+        all,
+        vec![
+            (s("o0"), s("p1=apple")),
+            (s("o1"), s("p2=?")),
+            (s("o2"), s("p1=apple")),
+            (s("o3"), s("p1=?"))
+        ]
+    );
+}

@@ -560,6 +560,64 @@ impl<K: Data, V: Data> KStream<K, V> {
         stream.derive(node, stream.key_serde.clone(), None, false)
     }
 
+    /// Joins each record with the global table's row for the key
+    /// `key_mapper(key, value)` picks (an inner join: records without a row
+    /// are dropped). No co-partitioning or repartitioning is needed.
+    pub fn join_global<GK: Data, GV: Data, VR: Data>(
+        self,
+        table: &super::GlobalKTable<GK, GV>,
+        key_mapper: impl Fn(&K, &V) -> GK + Send + Sync + 'static,
+        joiner: impl Fn(&V, &GV) -> VR + Send + Sync + 'static,
+    ) -> KStream<K, VR> {
+        self.global_join(table, key_mapper, move |v, g: Option<&GV>| {
+            g.map(|g| joiner(v, g))
+        })
+    }
+
+    /// Like [`KStream::join_global`], but records without a row are joined
+    /// with `None`.
+    pub fn left_join_global<GK: Data, GV: Data, VR: Data>(
+        self,
+        table: &super::GlobalKTable<GK, GV>,
+        key_mapper: impl Fn(&K, &V) -> GK + Send + Sync + 'static,
+        joiner: impl Fn(&V, Option<&GV>) -> VR + Send + Sync + 'static,
+    ) -> KStream<K, VR> {
+        self.global_join(table, key_mapper, move |v, g| Some(joiner(v, g)))
+    }
+
+    fn global_join<GK: Data, GV: Data, VR: Data>(
+        self,
+        table: &super::GlobalKTable<GK, GV>,
+        key_mapper: impl Fn(&K, &V) -> GK + Send + Sync + 'static,
+        joiner: impl Fn(&V, Option<&GV>) -> Option<VR> + Send + Sync + 'static,
+    ) -> KStream<K, VR> {
+        let (store, ks, vs) = (
+            table.store.clone(),
+            table.key_serde.clone(),
+            table.value_serde.clone(),
+        );
+        let node = self.add_fn("KSTREAM-LEFTJOIN", move |ctx, r: Record<K, V>| {
+            let gk = key_mapper(&r.key, &r.value);
+            let row = match ks.serialize(&store, &gk)? {
+                Some(kb) => match ctx.global_get(&store, &kb)? {
+                    Some(b) => Some(vs.deserialize(&store, Some(&b))?),
+                    None => None,
+                },
+                None => None,
+            };
+            if let Some(out) = joiner(&r.value, row.as_ref()) {
+                ctx.forward(r.with_value(out));
+            }
+            Ok(())
+        });
+        self.derive(
+            node,
+            self.key_serde.clone(),
+            None,
+            self.repartition_required,
+        )
+    }
+
     /// Groups by the current key, for an aggregation.
     pub fn group_by_key(self, grouped: Grouped<K, V>) -> KGroupedStream<K, V> {
         KGroupedStream::new(self, grouped)

@@ -42,6 +42,8 @@ pub(crate) struct Graph {
     stores: Vec<StoreSpec>,
     repartitions: Vec<RepartitionSpec>,
     copartition_groups: Vec<Vec<TopicName>>,
+    /// Global tables: (store name, topic).
+    globals: Vec<(String, String)>,
     counter: usize,
     /// Problems found while building, reported by `build()`.
     errors: Vec<String>,
@@ -223,6 +225,30 @@ impl StreamsBuilder {
         ktable::source(&self.graph, topic, consumed, materialized)
     }
 
+    /// A global table of `topic`: every partition, on every instance, so
+    /// any task can look a key up (`KStream::join_global`) without
+    /// co-partitioning. Loaded from the topic's start before the
+    /// application runs, then kept up to date; the topic is its log (no
+    /// changelog).
+    pub fn global_table<K, V>(
+        &self,
+        topic: &str,
+        consumed: Consumed<K, V>,
+        materialized: Materialized<K, V>,
+    ) -> GlobalKTable<K, V> {
+        let mut g = self.graph.borrow_mut();
+        let name = match materialized.name {
+            Some(n) => n,
+            None => g.generate(&format!("{topic}-STATE-STORE")),
+        };
+        g.globals.push((name.clone(), topic.to_string()));
+        GlobalKTable {
+            store: name,
+            key_serde: materialized.key_serde.unwrap_or(consumed.key_serde),
+            value_serde: materialized.value_serde.unwrap_or(consumed.value_serde),
+        }
+    }
+
     /// Adds a key-value store named `name` (logged to
     /// `<application.id>-<name>-changelog`) for processors of the Processor
     /// API ([`KStream::process`]).
@@ -258,7 +284,32 @@ impl StreamsBuilder {
             graph.stores,
             graph.repartitions,
             graph.copartition_groups,
+            graph.globals,
         )
+    }
+}
+
+/// A global table: a full copy of a topic on every instance.
+pub struct GlobalKTable<K, V> {
+    pub(crate) store: String,
+    pub(crate) key_serde: SerdeRef<K>,
+    pub(crate) value_serde: SerdeRef<V>,
+}
+
+impl<K, V> Clone for GlobalKTable<K, V> {
+    fn clone(&self) -> Self {
+        GlobalKTable {
+            store: self.store.clone(),
+            key_serde: self.key_serde.clone(),
+            value_serde: self.value_serde.clone(),
+        }
+    }
+}
+
+impl<K, V> GlobalKTable<K, V> {
+    /// The name of its store.
+    pub fn store_name(&self) -> &str {
+        &self.store
     }
 }
 

@@ -31,6 +31,7 @@ use crate::state::directory::StateDirectory;
 use crate::task::TaskId;
 use crate::topology::Topology;
 
+mod global;
 mod setup;
 mod thread;
 
@@ -68,6 +69,8 @@ pub struct StreamsMetrics {
     pub tasks: TaskMetrics,
     /// Changelog records applied to stores while restoring.
     pub restored_records: u64,
+    /// Time spent restoring, in milliseconds.
+    pub restore_ms: u64,
     /// Commits completed.
     pub commits: u64,
 }
@@ -255,6 +258,21 @@ impl KafkaStreams {
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) = state.clone();
         let plan = Arc::new(plan);
         let mut handles = self.threads.lock().unwrap_or_else(|p| p.into_inner());
+        // Global tables are complete before any task looks into them.
+        match global::start(
+            &self.config,
+            self.topology.globals.clone(),
+            self.shared.clone(),
+        ) {
+            Ok(Some(handle)) => handles.push(handle),
+            Ok(None) => {}
+            Err(e) => {
+                let mut status = self.shared.lock();
+                status.error = Some(e.clone());
+                self.shared.transition(&mut status, State::Error);
+                return Err(e);
+            }
+        }
         for index in 0..self.config.num_stream_threads {
             let t = thread::StreamThread::new(
                 index,
@@ -349,6 +367,7 @@ impl KafkaStreams {
             sum.tasks.dropped_records += m.tasks.dropped_records;
             sum.tasks.deserialization_errors += m.tasks.deserialization_errors;
             sum.restored_records += m.restored_records;
+            sum.restore_ms += m.restore_ms;
             sum.commits += m.commits;
         }
         sum

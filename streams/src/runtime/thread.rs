@@ -115,6 +115,7 @@ pub(crate) struct Core {
     /// Metrics of tasks this thread closed.
     closed: TaskMetrics,
     restored: u64,
+    restore_time: Duration,
     commits: u64,
     /// Set by a callback that failed; the loop stops the thread with it.
     failure: Option<StreamsError>,
@@ -199,6 +200,7 @@ impl Core {
         Handlers {
             deserialization: self.config.deserialization_handler.clone(),
             processing: self.config.processing_handler,
+            globals: self.topology.globals.clone(),
         }
     }
 
@@ -381,12 +383,15 @@ impl Core {
                 .unassign()
                 .map_err(|e| StreamsError::kafka("restore unassign", e))?;
             self.restored += count;
+            self.restore_time += started.elapsed();
             tracing::info!(
                 thread = self.index, task = %task.id, store, from = start, records = count,
                 elapsed_ms = started.elapsed().as_millis() as u64, "restored"
             );
         }
+        let flushing = Instant::now();
         task.flush_stores()?;
+        self.restore_time += flushing.elapsed();
         task.write_checkpoint()
     }
 
@@ -538,6 +543,7 @@ impl Core {
         StreamsMetrics {
             tasks,
             restored_records: self.restored,
+            restore_ms: u64::try_from(self.restore_time.as_millis()).unwrap_or(u64::MAX),
             commits: self.commits,
         }
     }
@@ -649,6 +655,7 @@ impl StreamThread {
             readers,
             closed: TaskMetrics::default(),
             restored: 0,
+            restore_time: Duration::ZERO,
             commits: 0,
             failure: None,
         }));
