@@ -485,3 +485,25 @@ async fn a_global_table_is_loaded_before_the_app_runs_and_followed_after() {
     assert!(joined, "the global table followed its topic after start");
     assert!(streams.close(Duration::from_secs(20)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stream_threads_of_one_instance_split_its_tasks() {
+    let (_broker, bs) = setup().await;
+    let state = tempfile::tempdir().unwrap();
+    let c = config(&bs, "sales-threads", state.path())
+        .set("num.stream.threads", "2")
+        .unwrap();
+    let streams = start(c);
+    common::eventually("both threads to run tasks", Duration::from_secs(30), || {
+        let per = streams.tasks_per_thread();
+        per.len() == 2 && per.iter().all(|t| !t.is_empty()) && streams.tasks().len() == 6
+    })
+    .await;
+    let sales = app::generate(30, START);
+    produce(&bs, &sales, true).await;
+    let want = app::expected(&sales, PARTITIONS);
+    let w = want.clone();
+    let got = read(&bs, move |o| o.holds(&w)).await;
+    assert_eq!(got.difference(&want), None);
+    assert!(streams.close(Duration::from_secs(20)));
+}

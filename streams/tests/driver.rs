@@ -1077,3 +1077,61 @@ fn stream_global_table_joins_look_up_any_key_without_co_partitioning() {
         ]
     );
 }
+
+#[test]
+fn a_failing_processor_fails_by_default_and_is_skipped_with_the_continue_handler() {
+    let build = || {
+        let b = StreamsBuilder::new();
+        b.stream("in", Consumed::with(Utf8, Int64))
+            .process(|| Divider, &[])
+            .to("out", Produced::with(Utf8, Int64));
+        b.build().unwrap()
+    };
+    let failing = TopologyTestDriver::new(build(), config()).unwrap();
+    let err = failing
+        .input_topic("in", Utf8, Int64)
+        .pipe_input(s("k"), 0, 0)
+        .unwrap_err();
+    assert!(err.to_string().contains("division by zero"), "{err}");
+    assert!(
+        err.to_string().contains("in-0@0"),
+        "the error names the record: {err}"
+    );
+
+    let lenient = TopologyTestDriver::new(
+        build(),
+        config()
+            .set(
+                "processing.exception.handler",
+                "org.apache.kafka.streams.errors.LogAndContinueProcessingExceptionHandler",
+            )
+            .unwrap(),
+    )
+    .unwrap();
+    let input = lenient.input_topic("in", Utf8, Int64);
+    input.pipe_input(s("a"), 0, 0).unwrap();
+    input.pipe_input(s("b"), 4, 1).unwrap();
+    assert_eq!(
+        lenient.output_topic("out", Utf8, Int64).read_key_values(),
+        vec![(s("b"), 25)]
+    );
+    assert_eq!(lenient.metrics().dropped_records, 1);
+}
+
+/// 100 / value; fails on zero.
+struct Divider;
+
+impl Processor<String, i64, String, i64> for Divider {
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, '_, '_, String, i64>,
+        record: Record<String, i64>,
+    ) -> fjord_streams::Result<()> {
+        if record.value == 0 {
+            return Err(ctx.error("division by zero"));
+        }
+        let v = 100 / record.value;
+        ctx.forward(record.with_value(v));
+        Ok(())
+    }
+}

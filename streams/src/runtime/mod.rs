@@ -358,6 +358,11 @@ impl KafkaStreams {
         all
     }
 
+    /// The tasks of each stream thread, by thread.
+    pub fn tasks_per_thread(&self) -> Vec<Vec<TaskId>> {
+        self.shared.lock().tasks.clone()
+    }
+
     /// Counters of this instance.
     pub fn metrics(&self) -> StreamsMetrics {
         let status = self.shared.lock();
