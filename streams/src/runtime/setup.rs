@@ -77,7 +77,12 @@ pub(crate) fn restore_consumer_config(config: &StreamsConfig, thread: usize) -> 
             ),
         )
         .consumer_config(None);
-    c.set("auto.offset.reset", "earliest");
+    c.set("auto.offset.reset", "earliest")
+        // Restoring reads one partition from start to end as fast as it can:
+        // big fetches, so round trips do not bound the rate.
+        .set("max.partition.fetch.bytes", "16777216")
+        .set("fetch.max.bytes", "67108864")
+        .set("queued.max.messages.kbytes", "131072");
     // Not a group member: these keys only apply to the group consumer.
     c.remove("group.protocol");
     c.remove("group.remote.assignor");

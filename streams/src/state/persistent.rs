@@ -35,6 +35,9 @@ const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("entries");
 /// The file of a store inside its directory.
 pub const STORE_FILE: &str = "store.redb";
 
+/// Restoring writes batches of at least this many buffered bytes.
+const RESTORE_BATCH_MIN: usize = 16 << 20;
+
 type Reader = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
 
 /// A buffered write.
@@ -87,7 +90,7 @@ impl BufferedTable {
             buffer_bytes: 0,
             unsent_bytes: 0,
             floor: None,
-            restore_batch_bytes: cache_bytes.clamp(1 << 20, 64 << 20),
+            restore_batch_bytes: cache_bytes.clamp(1 << 20, 64 << 20).max(RESTORE_BATCH_MIN),
         };
         table.renew_reader()?;
         Ok(table)
@@ -178,13 +181,21 @@ impl BufferedTable {
     /// Writes the buffered changes already given to the changelog (and the
     /// expiry) to the file in one durable transaction.
     fn flush(&mut self) -> Result<()> {
+        self.write(redb::Durability::Immediate)
+    }
+
+    /// As `flush`; a non-durable write is made durable by the next durable
+    /// one (restoring writes its batches so and flushes once at the end).
+    fn write(&mut self, durability: redb::Durability) -> Result<()> {
         if self.floor.is_none() && self.buffer.values().all(|p| p.unsent) {
             return Ok(());
         }
         self.reader = None;
-        let tx = self
+        let mut tx = self
             .db
             .begin_write()
+            .map_err(|e| self.error("writing the store file", e))?;
+        tx.set_durability(durability)
             .map_err(|e| self.error("writing the store file", e))?;
         {
             let mut table = tx
@@ -287,7 +298,8 @@ impl BufferedTable {
     fn restore(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<()> {
         self.put(key, value, false);
         if self.buffer_bytes >= self.restore_batch_bytes {
-            self.flush()?;
+            // The task flushes durably once the restore is done.
+            self.write(redb::Durability::None)?;
         }
         Ok(())
     }
