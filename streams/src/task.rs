@@ -73,6 +73,9 @@ pub(crate) struct Task {
     pub positions: checkpoint::Offsets,
     /// What the checkpoint file says now (read at open, or last written).
     pub checkpointed: Option<checkpoint::Offsets>,
+    /// Buffers of the depth-first walk, reused between records.
+    stack: Vec<(usize, ErasedRecord)>,
+    out: Vec<(usize, ErasedRecord)>,
 }
 
 /// Where a task keeps its persistent stores.
@@ -220,6 +223,8 @@ impl Task {
             committed: HashMap::new(),
             handlers,
             initialized: false,
+            stack: Vec::new(),
+            out: Vec::new(),
             state_dir,
             positions: checkpoint::Offsets::new(),
             checkpointed: None,
@@ -277,8 +282,18 @@ impl Task {
                 self.id, record.topic
             )));
         };
-        self.consumed
-            .insert((record.topic.clone(), record.partition), record.offset + 1);
+        // The common case (a partition seen before) allocates no key.
+        match self
+            .consumed
+            .iter_mut()
+            .find(|((t, p), _)| *p == record.partition && *t == record.topic)
+        {
+            Some((_, next)) => *next = record.offset + 1,
+            None => {
+                self.consumed
+                    .insert((record.topic.clone(), record.partition), record.offset + 1);
+            }
+        }
         let meta = RecordMetadata {
             topic: record.topic.clone(),
             partition: record.partition,
@@ -307,15 +322,34 @@ impl Task {
         collector: &mut dyn RecordCollector,
         wall_clock: i64,
     ) -> Result<()> {
-        let mut stack: Vec<(usize, ErasedRecord)> = vec![(start, record)];
-        let mut out = Vec::new();
+        // Reused between records: no allocation per record for the walk.
+        let mut stack = std::mem::take(&mut self.stack);
+        let mut out = std::mem::take(&mut self.out);
+        stack.clear();
+        stack.push((start, record));
+        let result = self.walk(&mut stack, &mut out, meta, collector, wall_clock);
+        stack.clear();
+        out.clear();
+        self.stack = stack;
+        self.out = out;
+        result
+    }
+
+    fn walk(
+        &mut self,
+        stack: &mut Vec<(usize, ErasedRecord)>,
+        out: &mut Vec<(usize, ErasedRecord)>,
+        meta: &RecordMetadata,
+        collector: &mut dyn RecordCollector,
+        wall_clock: i64,
+    ) -> Result<()> {
         while let Some((node, record)) = stack.pop() {
             let result = self.call_with(
                 node,
                 collector,
                 wall_clock,
                 Some(meta),
-                &mut out,
+                out,
                 |n, ctx| n.process(ctx, record),
             );
             if let Err(e) = result {

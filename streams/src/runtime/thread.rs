@@ -127,16 +127,18 @@ struct Collector<'a> {
 
 impl RecordCollector for Collector<'_> {
     fn send(&mut self, record: OutputRecord) -> Result<()> {
-        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-        for (k, v) in &record.headers {
-            headers = headers.insert(Header {
-                key: k,
-                value: v.as_deref(),
-            });
+        let mut base = BaseRecord::<[u8], [u8]>::to(&record.topic).timestamp(record.timestamp);
+        // librdkafka allocates a header list even when empty: only attach one with headers.
+        if !record.headers.is_empty() {
+            let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+            for (k, v) in &record.headers {
+                headers = headers.insert(Header {
+                    key: k,
+                    value: v.as_deref(),
+                });
+            }
+            base = base.headers(headers);
         }
-        let mut base = BaseRecord::<[u8], [u8]>::to(&record.topic)
-            .timestamp(record.timestamp)
-            .headers(headers);
         if let Some(k) = record.key.as_deref() {
             base = base.key(k);
         }
@@ -376,7 +378,20 @@ impl Core {
                             e,
                         ))
                     }
-                    None => {}
+                    None => {
+                        // Compaction or control records may leave no record
+                        // at the end: the consumer's position says we are there.
+                        let at = self.restore.position().ok().and_then(|tpl| {
+                            tpl.find_partition(&topic, partition)
+                                .and_then(|e| match e.offset() {
+                                    Offset::Offset(o) => Some(o),
+                                    _ => None,
+                                })
+                        });
+                        if at.is_some_and(|o| o >= high) {
+                            break;
+                        }
+                    }
                 }
             }
             self.restore
