@@ -203,7 +203,7 @@ fn load(bootstrap: &str, topic: &str, records: u64) -> anyhow::Result<u64> {
     let mut bytes = 0;
     for i in 0..records {
         let sale = Sale {
-            product: format!("product-{:05}", i % 10_000),
+            product: format!("organic-product-{:05}", i % 10_000),
             quantity: (i % 150) as i64 + 1,
             price_per_quantity: 1.0 + (i % 900) as f64 / 100.0,
             ts: 1_796_115_600_000 + i as i64,
