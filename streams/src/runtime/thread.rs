@@ -443,18 +443,28 @@ impl Core {
             }
             committed.push((*id, offsets));
         }
-        if tpl.count() > 0 {
+        // The checkpoint depends on the changelogs and the stores only, both
+        // settled by now: it is written even when the offset commit fails
+        // (the inputs are then processed again, at least once either way).
+        let result = if tpl.count() > 0 {
             consumer
                 .commit(&tpl, CommitMode::Sync)
-                .map_err(|e| StreamsError::kafka("committing offsets", e))?;
-            self.commits += 1;
-        }
-        for (id, offsets) in committed {
-            if let Some(t) = self.tasks.get_mut(&id) {
-                t.mark_committed(&offsets);
+                .map_err(|e| StreamsError::kafka("committing offsets", e))
+        } else {
+            Ok(())
+        };
+        if result.is_ok() {
+            if tpl.count() > 0 {
+                self.commits += 1;
+            }
+            for (id, offsets) in committed {
+                if let Some(t) = self.tasks.get_mut(&id) {
+                    t.mark_committed(&offsets);
+                }
             }
         }
-        self.checkpoint(only)
+        self.checkpoint(only)?;
+        result
     }
 
     /// Flushes the given tasks' stores (their changes are acknowledged by

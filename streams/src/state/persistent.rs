@@ -71,10 +71,23 @@ impl BufferedTable {
             StreamsError::store(store, format!("{what} {}: {e}", dir.display()))
         };
         std::fs::create_dir_all(dir).map_err(|e| err("cannot create the store directory", &e))?;
-        let db = redb::Builder::new()
-            .set_cache_size(cache_bytes)
-            .create(dir.join(STORE_FILE))
-            .map_err(|e| err("cannot open the store file in", &e))?;
+        // A task that just moved between two threads of this instance may
+        // still be closing on the old one, which holds the file: wait a little.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let db = loop {
+            match redb::Builder::new()
+                .set_cache_size(cache_bytes)
+                .create(dir.join(STORE_FILE))
+            {
+                Ok(db) => break db,
+                Err(redb::DatabaseError::DatabaseAlreadyOpen)
+                    if std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(e) => return Err(err("cannot open the store file in", &e)),
+            }
+        };
         let tx = db
             .begin_write()
             .map_err(|e| err("cannot write the store in", &e))?;
