@@ -344,14 +344,9 @@ impl Task {
         wall_clock: i64,
     ) -> Result<()> {
         while let Some((node, record)) = stack.pop() {
-            let result = self.call_with(
-                node,
-                collector,
-                wall_clock,
-                Some(meta),
-                out,
-                |n, ctx| n.process(ctx, record),
-            );
+            let result = self.call_with(node, collector, wall_clock, Some(meta), out, |n, ctx| {
+                n.process(ctx, record)
+            });
             if let Err(e) = result {
                 out.clear();
                 match (&e, self.handlers.processing) {
