@@ -7,6 +7,8 @@
 //! - `streams`: the same transform as a Fjord Streams topology
 //!   (`stream(input).map_values(price).to(output)`, one stream thread,
 //!   `commit.interval.ms=1000`);
+//! - `count`: a stateful Fjord Streams app, the count per key (100k
+//!   distinct products) in a persistent store, every update written out;
 //! - `quix` (with `--quix-python`): the same in Quix Streams
 //!   (`scripts/bench/quix_prices.py`, run with that interpreter).
 //!
@@ -62,6 +64,8 @@ enum Contender {
     Loop,
     Streams,
     Quix,
+    /// Count per key (100k keys) in a persistent store, every update out.
+    Count,
 }
 
 impl Contender {
@@ -70,6 +74,7 @@ impl Contender {
             Contender::Loop => "loop",
             Contender::Streams => "streams",
             Contender::Quix => "quix",
+            Contender::Count => "count",
         }
     }
 }
@@ -100,7 +105,7 @@ pub fn run(
             bytes / args.records
         );
     }
-    let mut contenders = vec![Contender::Loop, Contender::Streams];
+    let mut contenders = vec![Contender::Loop, Contender::Streams, Contender::Count];
     if args.quix_python.is_some() {
         contenders.push(Contender::Quix);
     }
@@ -166,6 +171,18 @@ pub fn run(
             2,
         );
     }
+    if let (Some((_, s)), Some((_, c))) = (
+        rates.iter().find(|(c, _)| *c == Contender::Streams),
+        rates.iter().find(|(c, _)| *c == Contender::Count),
+    ) {
+        summary.real(
+            "count_vs_streams",
+            "count / streams",
+            "x",
+            median(c) / median(s).max(1e-9),
+            2,
+        );
+    }
     if let (Some((_, s)), Some((_, q))) = (
         rates.iter().find(|(c, _)| *c == Contender::Streams),
         rates.iter().find(|(c, _)| *c == Contender::Quix),
@@ -203,7 +220,7 @@ fn load(bootstrap: &str, topic: &str, records: u64) -> anyhow::Result<u64> {
     let mut bytes = 0;
     for i in 0..records {
         let sale = Sale {
-            product: format!("organic-product-{:05}", i % 10_000),
+            product: format!("organic-product-{:06}", i % 100_000),
             quantity: (i % 150) as i64 + 1,
             price_per_quantity: 1.0 + (i % 900) as f64 / 100.0,
             ts: 1_796_115_600_000 + i as i64,
@@ -281,6 +298,26 @@ fn run_one(
             app.start()?;
             streams = Some(app);
         }
+        Contender::Count => {
+            let b = StreamsBuilder::new();
+            b.stream(input, Consumed::with(Utf8, Json::<Sale>::new()))
+                .group_by_key(Default::default())
+                .count(fjord_streams::Materialized::as_("perf-counts"))
+                .to_stream()
+                .to(
+                    output,
+                    Produced::with(
+                        Utf8,
+                        fjord_core::format::Nullable(fjord_core::format::Int64),
+                    ),
+                );
+            let mut config = StreamsConfig::new(&group, bootstrap);
+            config.commit_interval = Duration::from_secs(1);
+            config.state_dir = std::env::temp_dir().join(format!("fjord-perf-{group}"));
+            let app = KafkaStreams::new(b.build()?, config)?;
+            app.start()?;
+            streams = Some(app);
+        }
         Contender::Quix => {
             let python = args.quix_python.clone().unwrap_or_else(|| "python3".into());
             let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/bench/quix_prices.py");
@@ -333,6 +370,7 @@ fn run_one(
     }
     if let Some(app) = streams {
         app.close(Duration::from_secs(30));
+        let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("fjord-perf-{group}")));
     }
     if let Some(mut ch) = child {
         let _ = ch.kill();
