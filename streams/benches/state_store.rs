@@ -12,6 +12,8 @@
 //!   dir; restored records per second of restore time (target >= 1M/s).
 //!
 //! Runs `rss` first, before the broker exists, so the RSS is the store's.
+//! `DSL_STORE=in_memory` restores into memory instead; `ENGINE_CACHE=BYTES`
+//! sets `statestore.engine.cache.max.bytes` for the restore.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -174,6 +176,11 @@ async fn restore() {
     let state = tempfile::tempdir().unwrap();
     let mut config = StreamsConfig::new(app, &bs);
     config.state_dir = state.path().to_path_buf();
+    if let Ok(bytes) = std::env::var("ENGINE_CACHE") {
+        config = config
+            .set("statestore.engine.cache.max.bytes", &bytes)
+            .unwrap();
+    }
     if let Ok(kind) = std::env::var("DSL_STORE") {
         config = config.set("default.dsl.store", &kind).unwrap();
     }
