@@ -171,29 +171,29 @@ pub fn run(
             2,
         );
     }
-    if let (Some((_, s)), Some((_, c))) = (
-        rates.iter().find(|(c, _)| *c == Contender::Streams),
-        rates.iter().find(|(c, _)| *c == Contender::Count),
-    ) {
-        summary.real(
+    let find = |want: Contender| {
+        rates
+            .iter()
+            .find(|(c, _)| *c == want)
+            .map(|(_, v)| median(v))
+    };
+    for (a, b, key, label) in [
+        (
+            Contender::Count,
+            Contender::Streams,
             "count_vs_streams",
             "count / streams",
-            "x",
-            median(c) / median(s).max(1e-9),
-            2,
-        );
-    }
-    if let (Some((_, s)), Some((_, q))) = (
-        rates.iter().find(|(c, _)| *c == Contender::Streams),
-        rates.iter().find(|(c, _)| *c == Contender::Quix),
-    ) {
-        summary.real(
+        ),
+        (
+            Contender::Streams,
+            Contender::Quix,
             "streams_vs_quix",
             "streams / quix",
-            "x",
-            median(s) / median(q).max(1e-9),
-            2,
-        );
+        ),
+    ] {
+        if let (Some(x), Some(y)) = (find(a), find(b)) {
+            summary.real(key, label, "x", x / y.max(1e-9), 2);
+        }
     }
     Ok(summary)
 }
@@ -291,12 +291,7 @@ fn run_one(
             b.stream(input, Consumed::with(Utf8, Json::<Sale>::new()))
                 .map_values(|s| price(&s))
                 .to(output, Produced::with(Utf8, Json::new()));
-            let mut config = StreamsConfig::new(&group, bootstrap);
-            config.commit_interval = Duration::from_secs(1);
-            config.state_dir = std::env::temp_dir().join(format!("fjord-perf-{group}"));
-            let app = KafkaStreams::new(b.build()?, config)?;
-            app.start()?;
-            streams = Some(app);
+            streams = Some(start_app(b, &group, bootstrap)?);
         }
         Contender::Count => {
             let b = StreamsBuilder::new();
@@ -311,12 +306,7 @@ fn run_one(
                         fjord_core::format::Nullable(fjord_core::format::Int64),
                     ),
                 );
-            let mut config = StreamsConfig::new(&group, bootstrap);
-            config.commit_interval = Duration::from_secs(1);
-            config.state_dir = std::env::temp_dir().join(format!("fjord-perf-{group}"));
-            let app = KafkaStreams::new(b.build()?, config)?;
-            app.start()?;
-            streams = Some(app);
+            streams = Some(start_app(b, &group, bootstrap)?);
         }
         Contender::Quix => {
             let python = args.quix_python.clone().unwrap_or_else(|| "python3".into());
@@ -378,6 +368,20 @@ fn run_one(
     }
     fjord_core::close_consumer(watcher, "watermark watcher", Duration::from_secs(5))?;
     result
+}
+
+/// Starts a contender's Streams app: one thread, a commit every second, state in a temp dir.
+fn start_app(
+    builder: StreamsBuilder,
+    group: &str,
+    bootstrap: &str,
+) -> anyhow::Result<KafkaStreams> {
+    let mut config = StreamsConfig::new(group, bootstrap);
+    config.commit_interval = Duration::from_secs(1);
+    config.state_dir = std::env::temp_dir().join(format!("fjord-perf-{group}"));
+    let app = KafkaStreams::new(builder.build()?, config)?;
+    app.start()?;
+    Ok(app)
 }
 
 /// The baseline: consume, parse, price, serialize, produce, by hand.

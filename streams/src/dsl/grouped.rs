@@ -128,19 +128,16 @@ impl<K: Data, V: Data> KGroupedStream<K, V> {
             value: value.clone(),
             fold: fold.clone(),
         });
-        let mut g = graph.borrow_mut();
-        g.add_store(def.name.clone(), StoreKind::KeyValue, def.logged);
-        let name = g.generate(prefix);
-        let node = g.add(name, NodeKind::Processor, factory, &[up.node]);
-        g.connect_store(node, &def.name);
-        drop(g);
-        KTable {
-            graph,
-            node,
-            key_serde: Some(def.key),
-            value_serde: Some(def.value),
-            store: Some(def.name),
-        }
+        let key = Some(def.key.clone());
+        attach_aggregate(
+            &graph,
+            def,
+            StoreKind::KeyValue,
+            prefix,
+            factory,
+            up.node,
+            key,
+        )
     }
 
     /// Counts records per key.
@@ -207,6 +204,32 @@ impl<K: Data, V: Data> KGroupedStream<K, V> {
             windows,
             emit_final: false,
         }
+    }
+}
+
+/// Adds an aggregation node (fed by `upstream`) with its store, and returns
+/// the table it makes. `key` is `None` for windowed keys (no serde).
+pub(crate) fn attach_aggregate<KOut, A>(
+    graph: &super::GraphRef,
+    store: StoreDef<impl Sized, A>,
+    kind: StoreKind,
+    prefix: &str,
+    factory: crate::processor::NodeFactory,
+    upstream: usize,
+    key: Option<SerdeRef<KOut>>,
+) -> KTable<KOut, A> {
+    let mut g = graph.borrow_mut();
+    g.add_store(store.name.clone(), kind, store.logged);
+    let name = g.generate(prefix);
+    let node = g.add(name, NodeKind::Processor, factory, &[upstream]);
+    g.connect_store(node, &store.name);
+    drop(g);
+    KTable {
+        graph: graph.clone(),
+        node,
+        key_serde: key,
+        value_serde: Some(store.value),
+        store: Some(store.name),
     }
 }
 
@@ -325,25 +348,10 @@ impl<K: Data, V: Data> TimeWindowedKStream<K, V> {
             retention,
             emit_final,
         });
-        let mut g = graph.borrow_mut();
-        g.add_store(
-            def.name.clone(),
-            StoreKind::Window {
-                retention_ms: retention,
-            },
-            def.logged,
-        );
-        let name = g.generate(prefix);
-        let node = g.add(name, NodeKind::Processor, factory, &[up.node]);
-        g.connect_store(node, &def.name);
-        drop(g);
-        KTable {
-            graph,
-            node,
-            key_serde: None,
-            value_serde: Some(def.value),
-            store: Some(def.name),
-        }
+        let kind = StoreKind::Window {
+            retention_ms: retention,
+        };
+        attach_aggregate(&graph, def, kind, prefix, factory, up.node, None)
     }
 
     /// Counts records per key and window.
@@ -581,19 +589,23 @@ impl<K: Data, V: Data> KGroupedTable<K, V> {
             adder: adder.clone(),
             subtractor: subtractor.clone(),
         });
-        let mut g = graph.borrow_mut();
-        g.add_store(name.clone(), StoreKind::KeyValue, materialized.logged);
-        let node_name = g.generate("KTABLE-AGGREGATE");
-        let node = g.add(node_name, NodeKind::Processor, factory, &[up.node]);
-        g.connect_store(node, &name);
-        drop(g);
-        KTable {
-            graph,
-            node,
-            key_serde: Some(key),
-            value_serde: Some(value),
-            store: Some(name),
-        }
+        let def = StoreDef {
+            name,
+            key: key.clone(),
+            value,
+            logged: materialized.logged,
+            retention: None,
+        };
+        let prefix = "KTABLE-AGGREGATE";
+        attach_aggregate(
+            &graph,
+            def,
+            StoreKind::KeyValue,
+            prefix,
+            factory,
+            up.node,
+            Some(key),
+        )
     }
 }
 

@@ -15,7 +15,6 @@ use crate::error::Result;
 use crate::processor::{node_factory, Data, Processor, ProcessorContext};
 use crate::record::Record;
 use crate::state::StoreKind;
-use crate::topology::NodeKind;
 
 /// Session windows: an inactivity gap and a grace period.
 ///
@@ -130,25 +129,11 @@ impl<K: Data, V: Data> SessionWindowedKStream<K, V> {
             windows,
             emit_final,
         });
-        let mut g = graph.borrow_mut();
-        g.add_store(
-            def.name.clone(),
-            StoreKind::Window {
-                retention_ms: retention,
-            },
-            def.logged,
-        );
-        let name = g.generate("KSTREAM-SESSION-AGGREGATE");
-        let node = g.add(name, NodeKind::Processor, factory, &[up.node]);
-        g.connect_store(node, &def.name);
-        drop(g);
-        KTable {
-            graph,
-            node,
-            key_serde: None,
-            value_serde: Some(def.value),
-            store: Some(def.name),
-        }
+        let kind = StoreKind::Window {
+            retention_ms: retention,
+        };
+        let prefix = "KSTREAM-SESSION-AGGREGATE";
+        super::grouped::attach_aggregate(&graph, def, kind, prefix, factory, up.node, None)
     }
 }
 
