@@ -37,6 +37,19 @@ pub struct ConnectionArgs {
 }
 
 impl ConnectionArgs {
+    /// The bootstrap address these settings resolve to (flag, file, or the default).
+    ///
+    /// # Errors
+    /// If the `--client-config` file cannot be read or parsed.
+    pub fn bootstrap(&self) -> fjord_core::Result<String> {
+        Ok(self
+            .settings(&[])?
+            .base_config()
+            .get("bootstrap.servers")
+            .unwrap_or(DEFAULT_BOOTSTRAP_SERVERS)
+            .to_string())
+    }
+
     /// The request timeout as a duration.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)

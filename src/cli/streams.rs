@@ -79,12 +79,7 @@ pub async fn run(command: StreamsCommand, shutdown: CancellationToken) -> anyhow
 }
 
 async fn run_app(args: RunArgs, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
-    let settings = args.connection.settings(&[])?;
-    let bootstrap = settings
-        .base_config()
-        .get("bootstrap.servers")
-        .unwrap_or(fjord_core::DEFAULT_BOOTSTRAP_SERVERS)
-        .to_string();
+    let bootstrap = args.connection.bootstrap()?;
     let (default_id, topology) = match args.app {
         App::SalesPrices => (sales_prices::APPLICATION_ID, sales_prices::topology()?),
         App::WordCount => (word_count::APPLICATION_ID, word_count::topology()?),

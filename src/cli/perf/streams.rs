@@ -88,12 +88,7 @@ pub fn run(
     quiet: bool,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Summary> {
-    let settings = args.connection.settings(&[])?;
-    let bootstrap = settings
-        .base_config()
-        .get("bootstrap.servers")
-        .unwrap_or(fjord_core::DEFAULT_BOOTSTRAP_SERVERS)
-        .to_string();
+    let bootstrap = args.connection.bootstrap()?;
     let run_id = super::rebalance::unique_suffix();
     let input = format!("perf-sales-{run_id}");
     create_topic(&bootstrap, &input, args.partitions)?;

@@ -17,6 +17,27 @@ use crate::topology::NodeKind;
 /// Folds one value into a key's aggregate (`None`: the key's first record).
 type Folder<K, V, A> = Arc<dyn Fn(&K, V, Option<A>) -> A + Send + Sync>;
 
+/// The folder of `count`.
+fn counter<K, V>() -> Folder<K, V, i64> {
+    Arc::new(|_, _, n: Option<i64>| n.unwrap_or(0) + 1)
+}
+
+/// The folder of `reduce`: the first value, then `f(aggregate, value)`.
+fn reducer<K, V: Data>(f: impl Fn(V, V) -> V + Send + Sync + 'static) -> Folder<K, V, V> {
+    Arc::new(move |_, v, agg: Option<V>| match agg {
+        Some(a) => f(a, v),
+        None => v,
+    })
+}
+
+/// The folder of `aggregate`: `init()` for a new key, then `f(key, value, aggregate)`.
+fn aggregator<K, V, A: Data>(
+    init: impl Fn() -> A + Send + Sync + 'static,
+    f: impl Fn(&K, V, A) -> A + Send + Sync + 'static,
+) -> Folder<K, V, A> {
+    Arc::new(move |k, v, agg: Option<A>| f(k, v, agg.unwrap_or_else(&init)))
+}
+
 /// A stream grouped by key, ready for an aggregation.
 pub struct KGroupedStream<K, V> {
     pub(crate) stream: KStream<K, V>,
@@ -143,7 +164,7 @@ impl<K: Data, V: Data> KGroupedStream<K, V> {
     /// Counts records per key.
     pub fn count(self, materialized: Materialized<K, i64>) -> KTable<K, i64> {
         self.fold(
-            Arc::new(|_, _, n: Option<i64>| n.unwrap_or(0) + 1),
+            counter(),
             materialized,
             Some(Arc::new(Int64)),
             "KSTREAM-AGGREGATE",
@@ -158,15 +179,7 @@ impl<K: Data, V: Data> KGroupedStream<K, V> {
         materialized: Materialized<K, V>,
     ) -> KTable<K, V> {
         let default = self.value_serde.clone();
-        self.fold(
-            Arc::new(move |_, v, agg: Option<V>| match agg {
-                Some(a) => f(a, v),
-                None => v,
-            }),
-            materialized,
-            default,
-            "KSTREAM-REDUCE",
-        )
+        self.fold(reducer(f), materialized, default, "KSTREAM-REDUCE")
     }
 
     /// Folds the values of each key into an aggregate: `init()` for a new
@@ -177,12 +190,7 @@ impl<K: Data, V: Data> KGroupedStream<K, V> {
         f: impl Fn(&K, V, A) -> A + Send + Sync + 'static,
         materialized: Materialized<K, A>,
     ) -> KTable<K, A> {
-        self.fold(
-            Arc::new(move |k, v, agg: Option<A>| f(k, v, agg.unwrap_or_else(&init))),
-            materialized,
-            None,
-            "KSTREAM-AGGREGATE",
-        )
+        self.fold(aggregator(init, f), materialized, None, "KSTREAM-AGGREGATE")
     }
 
     /// Aggregates per session of activity.
@@ -357,7 +365,7 @@ impl<K: Data, V: Data> TimeWindowedKStream<K, V> {
     /// Counts records per key and window.
     pub fn count(self, materialized: Materialized<K, i64>) -> KTable<Windowed<K>, i64> {
         self.fold(
-            Arc::new(|_, _, n: Option<i64>| n.unwrap_or(0) + 1),
+            counter(),
             materialized,
             Some(Arc::new(Int64)),
             "KSTREAM-AGGREGATE",
@@ -371,15 +379,7 @@ impl<K: Data, V: Data> TimeWindowedKStream<K, V> {
         materialized: Materialized<K, V>,
     ) -> KTable<Windowed<K>, V> {
         let default = self.grouped.value_serde.clone();
-        self.fold(
-            Arc::new(move |_, v, agg: Option<V>| match agg {
-                Some(a) => f(a, v),
-                None => v,
-            }),
-            materialized,
-            default,
-            "KSTREAM-REDUCE",
-        )
+        self.fold(reducer(f), materialized, default, "KSTREAM-REDUCE")
     }
 
     /// Folds the values of each key and window into an aggregate.
@@ -389,12 +389,7 @@ impl<K: Data, V: Data> TimeWindowedKStream<K, V> {
         f: impl Fn(&K, V, A) -> A + Send + Sync + 'static,
         materialized: Materialized<K, A>,
     ) -> KTable<Windowed<K>, A> {
-        self.fold(
-            Arc::new(move |k, v, agg: Option<A>| f(k, v, agg.unwrap_or_else(&init))),
-            materialized,
-            None,
-            "KSTREAM-AGGREGATE",
-        )
+        self.fold(aggregator(init, f), materialized, None, "KSTREAM-AGGREGATE")
     }
 }
 

@@ -364,25 +364,8 @@ impl<K: Data, V: Data> KStream<K, V> {
 
     /// Writes every record to `topic`.
     pub fn to(self, topic: &str, produced: Produced<K, V>) {
-        let Some((k, v)) = self.serdes_for(
-            &format!("the sink to '{topic}'"),
-            produced.key_serde,
-            produced.value_serde,
-        ) else {
-            return;
-        };
-        let name = self
-            .graph
-            .borrow_mut()
-            .name_or(produced.name, "KSTREAM-SINK");
-        add_sink(
-            &self.graph,
-            self.node,
-            name,
-            SinkTarget::Fixed(TopicName::External(topic.to_string())),
-            k,
-            v,
-        );
+        let target = SinkTarget::Fixed(TopicName::External(topic.to_string()));
+        self.sink(&format!("the sink to '{topic}'"), target, produced);
     }
 
     /// Writes every record to the topic `chooser` picks for it.
@@ -391,23 +374,22 @@ impl<K: Data, V: Data> KStream<K, V> {
         chooser: impl Fn(&K, &V) -> String + Send + Sync + 'static,
         produced: Produced<K, V>,
     ) {
-        let Some((k, v)) =
-            self.serdes_for("a dynamic sink", produced.key_serde, produced.value_serde)
-        else {
+        self.sink(
+            "a dynamic sink",
+            SinkTarget::Chooser(Arc::new(chooser)),
+            produced,
+        );
+    }
+
+    fn sink(self, what: &str, target: SinkTarget<K, V>, produced: Produced<K, V>) {
+        let Some((k, v)) = self.serdes_for(what, produced.key_serde, produced.value_serde) else {
             return;
         };
         let name = self
             .graph
             .borrow_mut()
             .name_or(produced.name, "KSTREAM-SINK");
-        add_sink(
-            &self.graph,
-            self.node,
-            name,
-            SinkTarget::Chooser(Arc::new(chooser)),
-            k,
-            v,
-        );
+        add_sink(&self.graph, self.node, name, target, k, v);
     }
 
     /// Writes the records through a repartition topic
