@@ -10,7 +10,6 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fjord::apps::sales_prices as sales;
@@ -291,39 +290,6 @@ async fn a_restart_on_the_same_state_dir_replays_exactly_the_changelog_tail() {
     assert_eq!(checkpoints(home.path(), app), changelog_ends(&bs, app));
 }
 
-/// A `fjord streams run sales-prices` child process; SIGKILLed on drop.
-struct Instance(Child);
-
-impl Instance {
-    fn spawn(bs: &str, app_id: &str, state: &Path) -> Instance {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fjord"));
-        cmd.args([
-            "streams",
-            "run",
-            "sales-prices",
-            "--bootstrap-server",
-            bs,
-            "--application-id",
-            app_id,
-            "--state-dir",
-        ])
-        .arg(state)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-        for (k, v) in GROUP {
-            cmd.arg("-c").arg(format!("{k}={v}"));
-        }
-        Instance(cmd.spawn().unwrap())
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_instance_restarted_on_its_state_dir_loses_nothing() {
     const SALES_PARTITIONS: i32 = 3;
@@ -335,7 +301,8 @@ async fn a_killed_instance_restarted_on_its_state_dir_loses_nothing() {
     let all = sales::generate(60, START);
     let (first, second) = all.split_at(30);
 
-    let mut child = Instance::spawn(&bs, app, state.path());
+    let mut child =
+        common::process::StreamsInstance::spawn("sales-prices", &bs, app, state.path(), &GROUP);
     produce_sales(&bs, first).await;
     let half = sales::expected(first, SALES_PARTITIONS);
     read_sales(&bs, SALES_PARTITIONS, move |o| {
@@ -443,4 +410,77 @@ async fn read_sales(
     .await
     .unwrap()
     .unwrap()
+}
+
+/// The directories named `name` anywhere under `dir`.
+fn dirs_named(dir: &Path, name: &str) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| usize::from(e.file_name() == name) + dirs_named(&e.path(), name))
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn materialized_in_memory_keeps_that_store_off_disk_and_restores_it_from_its_changelog() {
+    let (_broker, bs) = setup().await;
+    let topology = || {
+        let b = StreamsBuilder::new();
+        let stream = b.stream(IN, Consumed::with(Utf8, Utf8));
+        stream
+            .clone()
+            .group_by_key(Grouped::default())
+            .count(Materialized::as_("on-disk"))
+            .to_stream()
+            .to(OUT, Produced::with(Utf8, Nullable(Int64)));
+        stream
+            .group_by_key(Grouped::default())
+            .count(Materialized::as_("in-memory").in_memory())
+            .to_stream()
+            .to(WIN, Produced::with(Utf8, Nullable(Int64)));
+        b.build().unwrap()
+    };
+    let state = tempfile::tempdir().unwrap();
+    let run = |records: Vec<(String, i64)>| {
+        let bs = bs.clone();
+        let dir = state.path().to_path_buf();
+        async move {
+            let s = KafkaStreams::new(topology(), config(&bs, "in-mem", &dir)).unwrap();
+            s.start().unwrap();
+            assert!(s.wait_for_state(State::Running, Duration::from_secs(30)));
+            produce(&bs, &records).await;
+            s
+        }
+    };
+    let first = records(0, 20);
+    let a = run(first.clone()).await;
+    let (counts, _) = expected(&first);
+    let bs2 = bs.clone();
+    tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while latest(&bs2, OUT) != counts || latest(&bs2, WIN) != counts {
+            assert!(std::time::Instant::now() < deadline, "counts not reached");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    })
+    .await
+    .unwrap();
+    assert!(a.close(Duration::from_secs(20)));
+    drop(a);
+    assert!(
+        dirs_named(state.path(), "on-disk") > 0,
+        "the persistent store has files"
+    );
+    assert_eq!(
+        dirs_named(state.path(), "in-memory"),
+        0,
+        "the in-memory store has none"
+    );
+    // After a restart only the in-memory store is rebuilt from its changelog.
+    let b = run(Vec::new()).await;
+    assert!(b.metrics().restored_records > 0, "{:?}", b.metrics());
+    assert!(b.close(Duration::from_secs(20)));
 }

@@ -70,3 +70,37 @@ impl Drop for BrokerProcess {
         self.kill();
     }
 }
+
+/// A `fjord streams run APP` child process (a Streams app instance); SIGKILLed on drop.
+pub struct StreamsInstance(pub Child);
+
+impl StreamsInstance {
+    /// Starts `fjord streams run app` against `bs` with `-c KEY=VALUE` configs.
+    pub fn spawn(app: &str, bs: &str, app_id: &str, state: &Path, config: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fjord"));
+        cmd.args([
+            "streams",
+            "run",
+            app,
+            "--bootstrap-server",
+            bs,
+            "--application-id",
+            app_id,
+            "--state-dir",
+        ])
+        .arg(state)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        for (k, v) in config {
+            cmd.arg("-c").arg(format!("{k}={v}"));
+        }
+        StreamsInstance(cmd.spawn().expect("spawn fjord streams run"))
+    }
+}
+
+impl Drop for StreamsInstance {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -63,6 +63,7 @@ pub(crate) struct StoreDef<K, A> {
     pub key: SerdeRef<K>,
     pub value: SerdeRef<A>,
     pub logged: bool,
+    pub in_memory: bool,
     retention: Option<std::time::Duration>,
 }
 
@@ -94,6 +95,7 @@ impl<K: Data, V: Data> KGroupedStream<K, V> {
                 key,
                 value,
                 logged: materialized.logged,
+                in_memory: materialized.in_memory,
                 retention: materialized.retention,
             }),
             (key, _) => {
@@ -227,7 +229,7 @@ pub(crate) fn attach_aggregate<KOut, A>(
     key: Option<SerdeRef<KOut>>,
 ) -> KTable<KOut, A> {
     let mut g = graph.borrow_mut();
-    g.add_store(store.name.clone(), kind, store.logged);
+    g.add_store_in(store.name.clone(), kind, store.logged, store.in_memory);
     let name = g.generate(prefix);
     let node = g.add(name, NodeKind::Processor, factory, &[upstream]);
     g.connect_store(node, &store.name);
@@ -589,6 +591,7 @@ impl<K: Data, V: Data> KGroupedTable<K, V> {
             key: key.clone(),
             value,
             logged: materialized.logged,
+            in_memory: materialized.in_memory,
             retention: None,
         };
         let prefix = "KTABLE-AGGREGATE";

@@ -129,7 +129,12 @@ pub(crate) fn source<K: Data, V: Data>(
         Some(n) => n,
         None => g.generate(&format!("{topic}-STATE-STORE")),
     };
-    g.add_store(store.clone(), StoreKind::KeyValue, materialized.logged);
+    g.add_store_in(
+        store.clone(),
+        StoreKind::KeyValue,
+        materialized.logged,
+        materialized.in_memory,
+    );
     let key = materialized.key_serde.unwrap_or(consumed.key_serde);
     let value = materialized.value_serde.unwrap_or(consumed.value_serde);
     let (k, v, s) = (key.clone(), value.clone(), store.clone());

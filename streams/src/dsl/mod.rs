@@ -93,11 +93,16 @@ impl Graph {
     }
 
     pub fn add_store(&mut self, name: String, kind: StoreKind, logged: bool) {
+        self.add_store_in(name, kind, logged, false);
+    }
+
+    /// Adds a store, in memory when `in_memory` (else the app's default kind).
+    pub fn add_store_in(&mut self, name: String, kind: StoreKind, logged: bool, in_memory: bool) {
         self.stores.push(StoreSpec {
             name,
             kind,
             logged,
-            in_memory: false,
+            in_memory,
         });
     }
 

@@ -158,8 +158,6 @@ pub struct Materialized<K, V> {
     pub(crate) value_serde: Option<SerdeRef<V>>,
     pub(crate) logged: bool,
     pub(crate) retention: Option<Duration>,
-    // Read once the operators pass it on to `add_store` (StoreSpec::in_memory).
-    #[allow(dead_code)]
     pub(crate) in_memory: bool,
 }
 
