@@ -483,3 +483,43 @@ async fn stream_threads_of_one_instance_split_its_tasks() {
     assert_eq!(got.difference(&want), None);
     assert!(streams.close(Duration::from_secs(20)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_panicking_processor_moves_the_app_to_error_with_the_cause() {
+    use fjord_core::format::Utf8;
+    use fjord_streams::{Consumed, Produced, StreamsBuilder};
+    let broker = common::broker_with(common::group_broker_config()).await;
+    let bs = broker.bootstrap_servers();
+    common::create_topic(&bs, "panic-in", 1, &[]).await;
+    let b = StreamsBuilder::new();
+    b.stream("panic-in", Consumed::with(Utf8, Utf8))
+        .map_values(|v: String| {
+            assert!(v != "boom", "a user bug on {v}");
+            v
+        })
+        .to("panic-out", Produced::default());
+    let state = tempfile::tempdir().unwrap();
+    let streams =
+        KafkaStreams::new(b.build().unwrap(), config(&bs, "panicky", state.path())).unwrap();
+    streams.start().unwrap();
+    wait_running(&streams);
+    let producer = common::producer(&bs, &[]);
+    producer
+        .send(
+            FutureRecord::to("panic-in").key("k").payload("boom"),
+            Duration::from_secs(10),
+        )
+        .await
+        .map_err(|(e, _)| e)
+        .unwrap();
+    common::eventually("the app to reach ERROR", Duration::from_secs(30), || {
+        streams.state() == State::Error
+    })
+    .await;
+    let cause = streams.error().unwrap().to_string();
+    assert!(cause.contains("a user bug on boom"), "{cause}");
+    assert!(
+        streams.close(Duration::from_secs(10)),
+        "closing after a panic does not hang"
+    );
+}

@@ -295,7 +295,29 @@ impl KafkaStreams {
                     self.config.application_id,
                     index + 1
                 ))
-                .spawn(move || t.run())
+                .spawn({
+                    let shared = self.shared.clone();
+                    move || {
+                        // A panic in user code must not end the thread silently: the
+                        // application goes to ERROR with the panic as its cause.
+                        let outcome =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.run()));
+                        if let Err(panic) = outcome {
+                            let message = panic
+                                .downcast_ref::<&str>()
+                                .map(|s| (*s).to_string())
+                                .or_else(|| panic.downcast_ref::<String>().cloned())
+                                .unwrap_or_else(|| "unknown panic".into());
+                            shared.fail(
+                                index,
+                                StreamsError::IllegalState(format!(
+                                    "stream thread {} panicked: {message}",
+                                    index + 1
+                                )),
+                            );
+                        }
+                    }
+                })
                 .map_err(|e| {
                     StreamsError::IllegalState(format!("cannot start a stream thread: {e}"))
                 })?;
