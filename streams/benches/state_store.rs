@@ -303,6 +303,14 @@ async fn count() {
 }
 
 fn main() {
+    // `cargo test --all-targets` (CI) runs bench targets too, without `--bench`: a
+    // benchmark is not a test, so it does nothing there.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!(
+            "state_store: a benchmark; run `cargo bench -p fjord-streams --bench state_store`"
+        );
+        return;
+    }
     let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     if only.as_deref().is_none_or(|o| o == "rss") {
         rss();
