@@ -64,6 +64,28 @@ async fn read(
     .unwrap()
 }
 
+/// A broker with quick group reactions and these (topic, partitions).
+async fn broker_with_topics(topics: &[(&str, i32)]) -> (fjord::broker::EmbeddedBroker, String) {
+    let broker = common::broker_with(common::group_broker_config()).await;
+    let bs = broker.bootstrap_servers();
+    for (t, p) in topics {
+        common::create_topic(&bs, t, *p, &[]).await;
+    }
+    (broker, bs)
+}
+
+/// Produces one keyed record and waits for its acknowledgement.
+async fn send(bs: &str, topic: &str, key: &str, value: &str) {
+    common::producer(bs, &[])
+        .send(
+            FutureRecord::to(topic).key(key).payload(value),
+            Duration::from_secs(10),
+        )
+        .await
+        .map_err(|(e, _)| e)
+        .unwrap();
+}
+
 async fn setup() -> (fjord::broker::EmbeddedBroker, String) {
     let broker = common::broker_with(common::group_broker_config()).await;
     let bs = broker.bootstrap_servers();
@@ -348,10 +370,7 @@ async fn malformed_sales_go_to_the_dead_letter_topic_and_the_app_goes_on() {
 async fn an_instance_beyond_the_partition_count_idles_and_takes_over_when_the_busy_one_leaves() {
     use fjord_core::format::Utf8;
     use fjord_streams::{Consumed, Produced, StreamsBuilder};
-    let broker = common::broker_with(common::group_broker_config()).await;
-    let bs = broker.bootstrap_servers();
-    common::create_topic(&bs, "words-in", 1, &[]).await;
-    common::create_topic(&bs, "words-out", 1, &[]).await;
+    let (_broker, bs) = broker_with_topics(&[("words-in", 1), ("words-out", 1)]).await;
     let topology = || {
         let b = StreamsBuilder::new();
         b.stream("words-in", Consumed::with(Utf8, Utf8))
@@ -386,15 +405,7 @@ async fn an_instance_beyond_the_partition_count_idles_and_takes_over_when_the_bu
         || idle.tasks().len() == 1,
     )
     .await;
-    let producer = common::producer(&bs, &[]);
-    producer
-        .send(
-            FutureRecord::to("words-in").key("k").payload("hello"),
-            Duration::from_secs(10),
-        )
-        .await
-        .map_err(|(e, _)| e)
-        .unwrap();
+    send(&bs, "words-in", "k", "hello").await;
     let out = common::consume(&bs, "words-out", &[0], rdkafka::Offset::Beginning, 1);
     use rdkafka::Message;
     assert_eq!(out[0].payload(), Some(&b"HELLO"[..]));
@@ -405,27 +416,10 @@ async fn an_instance_beyond_the_partition_count_idles_and_takes_over_when_the_bu
 async fn a_global_table_is_loaded_before_the_app_runs_and_followed_after() {
     use fjord_core::format::Utf8;
     use fjord_streams::{Consumed, Materialized, Produced, StreamsBuilder};
-    let broker = common::broker_with(common::group_broker_config()).await;
-    let bs = broker.bootstrap_servers();
-    common::create_topic(&bs, "products", 2, &[]).await;
-    common::create_topic(&bs, "orders", 3, &[]).await;
-    common::create_topic(&bs, "named-orders", 1, &[]).await;
-    let producer = common::producer(&bs, &[]);
-    let send = |topic: &'static str, key: &'static str, value: &'static str| {
-        let producer = producer.clone();
-        async move {
-            producer
-                .send(
-                    FutureRecord::to(topic).key(key).payload(value),
-                    Duration::from_secs(10),
-                )
-                .await
-                .map_err(|(e, _)| e)
-                .unwrap();
-        }
-    };
-    send("products", "p1", "apple").await;
-    send("products", "p2", "bread").await;
+    let (broker, bs) =
+        broker_with_topics(&[("products", 2), ("orders", 3), ("named-orders", 1)]).await;
+    send(&bs, "products", "p1", "apple").await;
+    send(&bs, "products", "p2", "bread").await;
     let b = StreamsBuilder::new();
     let products = b.global_table(
         "products",
@@ -441,18 +435,18 @@ async fn a_global_table_is_loaded_before_the_app_runs_and_followed_after() {
     streams.start().unwrap();
     wait_running(&streams);
     // Loaded before start() returned: the first order already finds its product.
-    send("orders", "o1", "p2").await;
+    send(&bs, "orders", "o1", "p2").await;
     let out = common::consume(&bs, "named-orders", &[0], rdkafka::Offset::Beginning, 1);
     use rdkafka::Message;
     assert_eq!(out[0].payload(), Some(&b"p2=bread"[..]));
     // Followed after start: orders for a product added later join once the
     // update has arrived (the inner join drops them before), so resend until
     // a second output appears.
-    send("products", "p3", "cheese").await;
+    send(&bs, "products", "p3", "cheese").await;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let mut joined = false;
     while !joined && std::time::Instant::now() < deadline {
-        send("orders", "o2", "p3").await;
+        send(&bs, "orders", "o2", "p3").await;
         tokio::time::sleep(Duration::from_millis(200)).await;
         joined = common::partition(&broker, "named-orders", 0).log_end_offset() >= 2;
     }
@@ -488,9 +482,7 @@ async fn stream_threads_of_one_instance_split_its_tasks() {
 async fn a_panicking_processor_moves_the_app_to_error_with_the_cause() {
     use fjord_core::format::Utf8;
     use fjord_streams::{Consumed, Produced, StreamsBuilder};
-    let broker = common::broker_with(common::group_broker_config()).await;
-    let bs = broker.bootstrap_servers();
-    common::create_topic(&bs, "panic-in", 1, &[]).await;
+    let (_broker, bs) = broker_with_topics(&[("panic-in", 1)]).await;
     let b = StreamsBuilder::new();
     b.stream("panic-in", Consumed::with(Utf8, Utf8))
         .map_values(|v: String| {
@@ -503,15 +495,7 @@ async fn a_panicking_processor_moves_the_app_to_error_with_the_cause() {
         KafkaStreams::new(b.build().unwrap(), config(&bs, "panicky", state.path())).unwrap();
     streams.start().unwrap();
     wait_running(&streams);
-    let producer = common::producer(&bs, &[]);
-    producer
-        .send(
-            FutureRecord::to("panic-in").key("k").payload("boom"),
-            Duration::from_secs(10),
-        )
-        .await
-        .map_err(|(e, _)| e)
-        .unwrap();
+    send(&bs, "panic-in", "k", "boom").await;
     common::eventually("the app to reach ERROR", Duration::from_secs(30), || {
         streams.state() == State::Error
     })
