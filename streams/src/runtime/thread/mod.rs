@@ -1,25 +1,29 @@
 //! A stream thread: one group member running its assigned tasks.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
-use rdkafka::message::{BorrowedMessage, Header, Headers as _, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::message::{BorrowedMessage, Headers as _};
+use rdkafka::producer::{BaseProducer, Producer};
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+
+mod producer;
+mod restore;
 
 use super::setup;
 use super::{Shared, StreamsMetrics, ThreadState};
 use crate::config::{DslStore, ErrorPolicy, StreamsConfig};
 use crate::error::{Result, StreamsError};
-use crate::processor::{PunctuationType, RecordCollector, TaskMetrics};
-use crate::record::{OutputRecord, RawRecord};
+use crate::processor::{PunctuationType, TaskMetrics};
+use crate::record::RawRecord;
 use crate::state::checkpoint;
 use crate::state::directory::StateDirectory;
 use crate::task::{store_specs, Handlers, Task, TaskId, TaskState};
 use crate::topology::{PartitionPlan, Topology};
+use producer::{Collector, ProducerState};
 
 /// How long a commit waits for the producer's acknowledgements.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(60);
@@ -35,67 +39,6 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// What delivery reports tell: failures, kept until the next commit looks
-/// at them, and the highest acknowledged offset per changelog partition,
-/// which checkpoints record.
-///
-/// The reports run inside this thread's producer `poll`/`flush`, so the
-/// mutexes are never contended; they are there because the context must be
-/// `Sync`.
-#[derive(Default)]
-pub(crate) struct ProducerState {
-    failures: Mutex<Vec<String>>,
-    /// Changelog topic -> partition -> highest acknowledged offset. Only the
-    /// topics given at creation are tracked, so an output record costs one
-    /// map lookup by `&str` and no allocation.
-    acked: Mutex<HashMap<String, HashMap<i32, i64>>>,
-}
-
-impl ProducerState {
-    fn tracking(changelogs: impl IntoIterator<Item = String>) -> Self {
-        ProducerState {
-            failures: Mutex::default(),
-            acked: Mutex::new(
-                changelogs
-                    .into_iter()
-                    .map(|t| (t, HashMap::new()))
-                    .collect(),
-            ),
-        }
-    }
-
-    /// The highest acknowledged offset of `topic`-`partition`, if any.
-    fn acked(&self, topic: &str, partition: i32) -> Option<i64> {
-        self.acked
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(topic)
-            .and_then(|parts| parts.get(&partition).copied())
-    }
-}
-
-impl ClientContext for ProducerState {}
-
-impl ProducerContext for ProducerState {
-    type DeliveryOpaque = ();
-
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-        match result {
-            Ok(m) => {
-                let mut acked = self.acked.lock().unwrap_or_else(|p| p.into_inner());
-                if let Some(parts) = acked.get_mut(m.topic()) {
-                    let at = parts.entry(m.partition()).or_insert(m.offset());
-                    *at = (*at).max(m.offset());
-                }
-            }
-            Err((e, m)) => {
-                let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-                failures.push(format!("producing to {}: {e}", m.topic()));
-            }
-        }
-    }
-}
-
 /// The thread's tasks and clients, shared with the rebalance callbacks
 /// (which run inside `poll`, on this same thread).
 pub(crate) struct Core {
@@ -103,7 +46,6 @@ pub(crate) struct Core {
     application_id: Arc<str>,
     topology: Arc<Topology>,
     config: StreamsConfig,
-    plan: Arc<PartitionPlan>,
     shared: Arc<Shared>,
     tasks: BTreeMap<TaskId, Task>,
     producer: BaseProducer<ProducerState>,
@@ -119,58 +61,6 @@ pub(crate) struct Core {
     commits: u64,
     /// Set by a callback that failed; the loop stops the thread with it.
     failure: Option<StreamsError>,
-}
-
-struct Collector<'a> {
-    producer: &'a BaseProducer<ProducerState>,
-}
-
-impl RecordCollector for Collector<'_> {
-    fn send(&mut self, record: OutputRecord) -> Result<()> {
-        let mut base = BaseRecord::<[u8], [u8]>::to(&record.topic).timestamp(record.timestamp);
-        // librdkafka allocates a header list even when empty: only attach one with headers.
-        if !record.headers.is_empty() {
-            let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-            for (k, v) in &record.headers {
-                headers = headers.insert(Header {
-                    key: k,
-                    value: v.as_deref(),
-                });
-            }
-            base = base.headers(headers);
-        }
-        if let Some(k) = record.key.as_deref() {
-            base = base.key(k);
-        }
-        if let Some(v) = record.value.as_deref() {
-            base = base.payload(v);
-        }
-        if let Some(p) = record.partition {
-            base = base.partition(p);
-        }
-        let deadline = Instant::now() + FLUSH_TIMEOUT;
-        loop {
-            match self.producer.send(base) {
-                Ok(()) => return Ok(()),
-                Err((
-                    rdkafka::error::KafkaError::MessageProduction(
-                        rdkafka::types::RDKafkaErrorCode::QueueFull,
-                    ),
-                    back,
-                )) if Instant::now() < deadline => {
-                    // Back-pressure: serve delivery reports until there is room.
-                    self.producer.poll(Duration::from_millis(10));
-                    base = back;
-                }
-                Err((e, _)) => {
-                    return Err(StreamsError::kafka(
-                        format!("producing to {}", record.topic),
-                        e,
-                    ))
-                }
-            }
-        }
-    }
 }
 
 impl Core {
@@ -228,186 +118,6 @@ impl Core {
             self.tasks.insert(id, task);
         }
         Ok(())
-    }
-
-    /// The (low, high) watermarks of the changelog partitions of task `id`.
-    fn changelog_marks(&self, id: TaskId) -> Result<BTreeMap<String, (i64, i64)>> {
-        let mut marks = BTreeMap::new();
-        for spec in store_specs(&self.topology, id) {
-            if !spec.logged {
-                continue;
-            }
-            let topic = spec.changelog_topic(&self.application_id);
-            let (low, high) = self
-                .restore
-                .fetch_watermarks(&topic, id.partition, Duration::from_secs(30))
-                .map_err(|e| {
-                    StreamsError::kafka(format!("reading the end of {topic}-{}", id.partition), e)
-                })?;
-            marks.insert(topic, (low, high));
-        }
-        Ok(marks)
-    }
-
-    /// Opens task `id`: persistent stores that a checkpoint covers keep
-    /// their files and restore from the checkpointed offset; the others are
-    /// wiped and restore from the changelog's start. Returns the task and
-    /// the offset to restore each changelog from.
-    fn open_task(
-        &self,
-        id: TaskId,
-        marks: &BTreeMap<String, (i64, i64)>,
-    ) -> Result<(Task, BTreeMap<String, i64>)> {
-        let mut from: BTreeMap<String, i64> = marks
-            .iter()
-            .map(|(t, (low, _))| (t.clone(), *low))
-            .collect();
-        let Some(state) = &self.state else {
-            let task = Task::new(
-                id,
-                self.application_id.clone(),
-                self.topology.clone(),
-                self.handlers(),
-            );
-            return Ok((task, from));
-        };
-        let dir = state.task_dir(id);
-        let found = match checkpoint::read(&dir) {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(task = %id, error = %e, "unreadable checkpoint; restoring from the changelogs' start");
-                None
-            }
-        };
-        let mut task_state = TaskState {
-            dir,
-            cache_bytes: self.config.engine_cache_max_bytes,
-            default_persistent: self.config.default_dsl_store == DslStore::Persistent,
-            keep: BTreeSet::new(),
-            checkpoint: found.clone(),
-        };
-        for spec in store_specs(&self.topology, id) {
-            if !task_state.persistent(&spec) {
-                continue;
-            }
-            if !spec.logged {
-                // No changelog to rebuild it from: what is on disk is all there is.
-                task_state.keep.insert(spec.name.clone());
-                continue;
-            }
-            let topic = spec.changelog_topic(&self.application_id);
-            let offset = found
-                .as_ref()
-                .and_then(|c| c.get(&(topic.clone(), id.partition)).copied());
-            match (offset, marks.get(&topic)) {
-                (Some(offset), Some(&(low, high))) if low <= offset && offset <= high => {
-                    task_state.keep.insert(spec.name.clone());
-                    from.insert(topic, offset);
-                }
-                (Some(offset), Some(&(low, high))) => {
-                    tracing::warn!(
-                        task = %id, store = spec.name, offset, low, high,
-                        "checkpoint outside the changelog (was it reset?); restoring from the start"
-                    );
-                }
-                _ => {}
-            }
-        }
-        let task = Task::open(
-            id,
-            self.application_id.clone(),
-            self.topology.clone(),
-            self.handlers(),
-            task_state,
-        )?;
-        Ok((task, from))
-    }
-
-    /// Replays each logged store's changelog partition, from `from` up to
-    /// the high watermark, into the store; then flushes the stores and
-    /// checkpoints what they reflect.
-    fn restore_task(
-        &mut self,
-        task: &mut Task,
-        marks: &BTreeMap<String, (i64, i64)>,
-        from: &BTreeMap<String, i64>,
-    ) -> Result<()> {
-        let partition = task.id.partition;
-        let persistent = task.persistent_changelogs();
-        for (store, topic) in task.changelogs.clone() {
-            let Some(&(low, high)) = marks.get(&topic) else {
-                continue;
-            };
-            let start = from.get(&topic).copied().unwrap_or(low).max(low);
-            if persistent.contains(&topic) {
-                task.positions.insert((topic.clone(), partition), high);
-            }
-            if high <= start {
-                tracing::info!(thread = self.index, task = %task.id, store, records = 0, "restored (nothing past the checkpoint)");
-                continue;
-            }
-            let mut tpl = TopicPartitionList::new();
-            tpl.add_partition_offset(&topic, partition, Offset::Offset(start))
-                .map_err(|e| StreamsError::kafka("restore assignment", e))?;
-            self.restore
-                .assign(&tpl)
-                .map_err(|e| StreamsError::kafka(format!("assigning {topic}-{partition}"), e))?;
-            let started = Instant::now();
-            let mut count = 0u64;
-            let mut last = start - 1;
-            let deadline = Instant::now() + Duration::from_secs(300);
-            let target = task.stores.get(&store)?;
-            while last < high - 1 {
-                if Instant::now() > deadline {
-                    return Err(StreamsError::store(
-                        &store,
-                        format!("restoring {topic}-{partition} did not reach offset {high} in 300 s (at {last})"),
-                    ));
-                }
-                match self.restore.poll(Duration::from_millis(100)) {
-                    Some(Ok(m)) => {
-                        last = m.offset();
-                        if let Some(key) = m.key() {
-                            target.restore(key, m.payload())?;
-                            count += 1;
-                        }
-                    }
-                    Some(Err(e)) => {
-                        return Err(StreamsError::kafka(
-                            format!("restoring {topic}-{partition}"),
-                            e,
-                        ))
-                    }
-                    None => {
-                        // Compaction or control records may leave no record
-                        // at the end: the consumer's position says we are there.
-                        let at = self.restore.position().ok().and_then(|tpl| {
-                            tpl.find_partition(&topic, partition)
-                                .and_then(|e| match e.offset() {
-                                    Offset::Offset(o) => Some(o),
-                                    _ => None,
-                                })
-                        });
-                        if at.is_some_and(|o| o >= high) {
-                            break;
-                        }
-                    }
-                }
-            }
-            self.restore
-                .unassign()
-                .map_err(|e| StreamsError::kafka("restore unassign", e))?;
-            self.restored += count;
-            self.restore_time += started.elapsed();
-            tracing::info!(
-                thread = self.index, task = %task.id, store, from = start, records = count,
-                elapsed_ms = started.elapsed().as_millis() as u64, "restored"
-            );
-        }
-        let flushing = Instant::now();
-        task.flush_stores()?;
-        self.restore_time += flushing.elapsed();
-        task.write_checkpoint()
     }
 
     /// Commits the given tasks: store changes to changelogs, every produced
@@ -666,12 +376,12 @@ impl StreamThread {
             }
         }
         let application_id: Arc<str> = Arc::from(config.application_id.as_str());
+        let subscription = subscription(&topology, &plan);
         let core = Arc::new(Mutex::new(Core {
             index,
             application_id: application_id.clone(),
             topology: topology.clone(),
             config: config.clone(),
-            plan,
             shared: shared.clone(),
             tasks: BTreeMap::new(),
             producer,
@@ -687,7 +397,6 @@ impl StreamThread {
         let consumer: BaseConsumer<ThreadContext> = setup::consumer_config(&config, index)
             .create_with_context(ThreadContext { core: core.clone() })
             .map_err(|e| StreamsError::kafka("creating the consumer", e))?;
-        let subscription = subscription(&topology, &core_plan(&core), &application_id);
         let refs: Vec<&str> = subscription.iter().map(String::as_str).collect();
         consumer
             .subscribe(&refs)
@@ -803,19 +512,8 @@ impl StreamThread {
     }
 }
 
-impl Drop for StreamThread {
-    fn drop(&mut self) {
-        // The consumer's drop runs librdkafka's destroy, which has been seen
-        // to block; unsubscribe() above made it a teardown only.
-    }
-}
-
-fn core_plan(core: &Arc<Mutex<Core>>) -> Arc<PartitionPlan> {
-    core.lock().unwrap_or_else(|p| p.into_inner()).plan.clone()
-}
-
 /// The topics to subscribe: every resolved source, and the patterns.
-fn subscription(topology: &Topology, plan: &PartitionPlan, _app: &str) -> Vec<String> {
+fn subscription(topology: &Topology, plan: &PartitionPlan) -> Vec<String> {
     let mut out: BTreeSet<String> = plan.sources.iter().flatten().cloned().collect();
     for node in &topology.nodes {
         if let crate::topology::NodeKind::Source(crate::topology::SourceTopics::Pattern(p)) =
