@@ -112,6 +112,17 @@ impl<K: Data, V: Data> KStream<K, V> {
         }
     }
 
+    /// This stream's types, serdes and keying, at another node (an operator
+    /// that changes neither key nor value type).
+    pub(crate) fn with_node(&self, node: usize) -> Self {
+        self.derive(
+            node,
+            self.key_serde.clone(),
+            self.value_serde.clone(),
+            self.repartition_required,
+        )
+    }
+
     /// Adds a processor node fed by this stream, running `f` per record.
     pub(crate) fn add_fn<K2: Data, V2: Data, F>(&self, prefix: &str, f: F) -> usize
     where
@@ -142,12 +153,7 @@ impl<K: Data, V: Data> KStream<K, V> {
             }
             Ok(())
         });
-        self.derive(
-            node,
-            self.key_serde.clone(),
-            self.value_serde.clone(),
-            self.repartition_required,
-        )
+        self.with_node(node)
     }
 
     /// Drops the records for which `predicate` holds.
@@ -294,12 +300,7 @@ impl<K: Data, V: Data> KStream<K, V> {
             ctx.forward(r);
             Ok(())
         });
-        self.derive(
-            node,
-            self.key_serde.clone(),
-            self.value_serde.clone(),
-            self.repartition_required,
-        )
+        self.with_node(node)
     }
 
     /// Calls `f` on every record; the end of this branch.
@@ -682,15 +683,7 @@ impl<K: Data, V: Data> BranchedKStream<K, V> {
                 Ok(())
             });
             self.stream.graph.borrow_mut().rename(child, name.clone());
-            out.insert(
-                name,
-                split_stream.derive(
-                    child,
-                    split_stream.key_serde.clone(),
-                    split_stream.value_serde.clone(),
-                    split_stream.repartition_required,
-                ),
-            );
+            out.insert(name, split_stream.with_node(child));
         }
         out
     }
