@@ -14,9 +14,12 @@ pub mod connectors;
 pub mod converters;
 pub mod data;
 pub mod error;
+pub mod group;
 pub mod herder;
 pub mod plugins;
 pub mod record;
+pub mod rest;
+pub mod runtime;
 pub mod transforms;
 
 pub use error::{ConnectError, Result};

@@ -1,0 +1,2 @@
+//! The worker: runs connectors and their tasks (converters, transforms, error handling,
+//! producers and consumers, offsets), standalone or distributed.
