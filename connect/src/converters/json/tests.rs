@@ -1,0 +1,301 @@
+//! Exact JSON against what Kafka's JsonConverter writes (examples from Kafka's quickstart and
+//! `JsonConverterTest`), reading Kafka's envelopes back, and the errors for bad input.
+
+use super::*;
+use crate::data::logical;
+use crate::data::{SchemaType, Struct};
+
+fn schemas_on() -> JsonConverter {
+    JsonConverter::with_schemas(true)
+}
+
+fn text(converter: &JsonConverter, schema: Option<&Schema>, value: &Value) -> String {
+    let bytes = converter.to_bytes("t", schema, value).unwrap().unwrap();
+    String::from_utf8(bytes).unwrap()
+}
+
+fn read(converter: &JsonConverter, json: &str) -> Result<SchemaAndValue> {
+    converter.to_connect("t", Some(json.as_bytes()))
+}
+
+#[test]
+fn the_quickstart_line_is_kafkas_envelope() {
+    // Kafka's quickstart: the file source with the JsonConverter writes each line like this.
+    let json = text(&schemas_on(), Some(&Schema::string()), &"foo".into());
+    assert_eq!(
+        json,
+        r#"{"schema":{"type":"string","optional":false},"payload":"foo"}"#
+    );
+}
+
+#[test]
+fn primitives_and_nulls() {
+    let c = schemas_on();
+    let boolean = Schema::primitive(SchemaType::Boolean);
+    assert_eq!(
+        text(&c, Some(&boolean), &true.into()),
+        r#"{"schema":{"type":"boolean","optional":false},"payload":true}"#
+    );
+    let float = Schema::primitive(SchemaType::Float32);
+    assert_eq!(
+        text(&c, Some(&float), &Value::Float32(12.34)),
+        r#"{"schema":{"type":"float","optional":false},"payload":12.34}"#
+    );
+    let double = Schema::primitive(SchemaType::Float64);
+    assert_eq!(
+        text(&c, Some(&double), &Value::Float64(1.0)),
+        r#"{"schema":{"type":"double","optional":false},"payload":1.0}"#
+    );
+    let bytes = Schema::primitive(SchemaType::Bytes);
+    assert_eq!(
+        text(&c, Some(&bytes), &Value::Bytes(b"test-string".to_vec())),
+        r#"{"schema":{"type":"bytes","optional":false},"payload":"dGVzdC1zdHJpbmc="}"#
+    );
+    assert_eq!(
+        text(&c, None, &true.into()),
+        r#"{"schema":null,"payload":true}"#
+    );
+    let optional = Schema::optional_string();
+    assert_eq!(
+        text(&c, Some(&optional), &Value::Null),
+        r#"{"schema":{"type":"string","optional":true},"payload":null}"#
+    );
+    assert_eq!(c.to_bytes("t", None, &Value::Null).unwrap(), None);
+    let err = c
+        .to_bytes("t", Some(&Schema::string()), &Value::Null)
+        .unwrap_err();
+    assert!(matches!(err, ConnectError::Data(_)), "{err}");
+}
+
+#[test]
+fn structs_write_fields_in_kafkas_member_order() {
+    let schema = Schema::struct_builder()
+        .name("com.example.User")
+        .version(2)
+        .doc("a user")
+        .field("id", Schema::primitive(SchemaType::Int32))
+        .field("email", Schema::optional_string())
+        .field(
+            "level",
+            Schema::builder(SchemaType::String)
+                .default_value("basic".into())
+                .build_ref(),
+        )
+        .build_ref();
+    let user = Struct::new(schema.clone()).unwrap().with("id", 7).unwrap();
+    assert_eq!(
+        text(&schemas_on(), Some(&schema), &Value::Struct(user)),
+        concat!(
+            r#"{"schema":{"type":"struct","fields":["#,
+            r#"{"type":"int32","optional":false,"field":"id"},"#,
+            r#"{"type":"string","optional":true,"field":"email"},"#,
+            r#"{"type":"string","optional":false,"default":"basic","field":"level"}],"#,
+            r#""optional":false,"name":"com.example.User","version":2,"doc":"a user"},"#,
+            r#""payload":{"id":7,"email":null,"level":"basic"}}"#
+        )
+    );
+}
+
+#[test]
+fn maps_with_string_keys_are_objects_and_others_pairs() {
+    let c = schemas_on();
+    let string_keys = Schema::map(Schema::string(), Schema::primitive(SchemaType::Int32)).build();
+    let value = Value::Map(vec![("key1".into(), 12.into()), ("key2".into(), 15.into())]);
+    assert_eq!(
+        text(&c, Some(&string_keys), &value),
+        concat!(
+            r#"{"schema":{"type":"map","keys":{"type":"string","optional":false},"#,
+            r#""values":{"type":"int32","optional":false},"optional":false},"#,
+            r#""payload":{"key1":12,"key2":15}}"#
+        )
+    );
+    let int_keys = Schema::map(
+        Schema::primitive(SchemaType::Int32),
+        Schema::primitive(SchemaType::Int32),
+    )
+    .build();
+    let value = Value::Map(vec![(1.into(), 12.into()), (2.into(), 15.into())]);
+    let json = text(&c, Some(&int_keys), &value);
+    assert!(json.ends_with(r#""payload":[[1,12],[2,15]]}"#), "{json}");
+    let array = Schema::array(Schema::primitive(SchemaType::Int32)).build();
+    assert_eq!(
+        text(&c, Some(&array), &Value::Array(vec![1.into(), 2.into()])),
+        r#"{"schema":{"type":"array","items":{"type":"int32","optional":false},"optional":false},"payload":[1,2]}"#
+    );
+}
+
+#[test]
+fn logical_types_as_kafka_writes_them() {
+    let c = schemas_on();
+    let decimal = logical::decimal(2).build();
+    let value = Value::Bytes(logical::encode_decimal(156));
+    assert_eq!(
+        text(&c, Some(&decimal), &value),
+        concat!(
+            r#"{"schema":{"type":"bytes","optional":false,"name":"org.apache.kafka.connect.data.Decimal","#,
+            r#""version":1,"parameters":{"scale":"2"}},"payload":"AJw="}"#
+        )
+    );
+    let numeric = JsonConverter::with_schemas(false).decimal_format(DecimalFormat::Numeric);
+    assert_eq!(text(&numeric, Some(&decimal), &value), "1.56");
+    let trailing = Value::Bytes(logical::encode_decimal(1050));
+    assert_eq!(text(&numeric, Some(&decimal), &trailing), "10.50");
+    let date = logical::date().build();
+    assert_eq!(
+        text(&c, Some(&date), &Value::Int32(10_000)),
+        r#"{"schema":{"type":"int32","optional":false,"name":"org.apache.kafka.connect.data.Date","version":1},"payload":10000}"#
+    );
+    let time = logical::time().build();
+    assert!(text(&c, Some(&time), &Value::Int32(14_400_000)).ends_with(r#""payload":14400000}"#));
+    let ts = logical::timestamp().build();
+    assert_eq!(
+        text(&c, Some(&ts), &Value::Int64(4_000_000_000)),
+        r#"{"schema":{"type":"int64","optional":false,"name":"org.apache.kafka.connect.data.Timestamp","version":1},"payload":4000000000}"#
+    );
+    let err = c.to_bytes("t", Some(&time), &Value::Int32(-1)).unwrap_err();
+    assert!(matches!(err, ConnectError::Data(_)));
+}
+
+#[test]
+fn kafkas_envelopes_read_back() {
+    let c = schemas_on();
+    let sv = read(
+        &c,
+        r#"{ "schema": { "type": "boolean" }, "payload": true }"#,
+    )
+    .unwrap();
+    assert_eq!(sv.value, Value::Boolean(true));
+    assert_eq!(
+        sv.schema.as_deref(),
+        Some(&Schema::builder(SchemaType::Boolean).build())
+    );
+
+    let sv = read(
+        &c,
+        r#"{"schema":{"type":"bytes","name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"2"}},"payload":1.56}"#,
+    )
+    .unwrap();
+    assert_eq!(sv.value, Value::Bytes(logical::encode_decimal(156)));
+    assert_eq!(
+        logical::decimal_scale(sv.schema.as_deref().unwrap()).unwrap(),
+        2
+    );
+    let sv = read(
+        &c,
+        r#"{"schema":{"type":"bytes","name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"2"}},"payload":"AJw="}"#,
+    )
+    .unwrap();
+    assert_eq!(sv.value, Value::Bytes(logical::encode_decimal(156)));
+
+    let sv = read(
+        &c,
+        r#"{"schema":{"type":"struct","fields":[{"type":"int64","optional":false,"field":"id"},{"type":"string","optional":true,"default":"x","field":"tag"}],"optional":false,"name":"k"},"payload":{"id":9}}"#,
+    )
+    .unwrap();
+    let Value::Struct(s) = &sv.value else {
+        panic!("{sv:?}")
+    };
+    assert_eq!(s.get("id"), Some(&Value::Int64(9)));
+    assert_eq!(s.get("tag"), Some(&Value::from("x")));
+
+    let sv = read(&c, r#"{"schema":null,"payload":{"a":[1,2.5,"x",null]}}"#).unwrap();
+    assert_eq!(sv.schema, None);
+    assert_eq!(
+        sv.value,
+        Value::Map(vec![(
+            "a".into(),
+            Value::Array(vec![
+                Value::Int64(1),
+                Value::Float64(2.5),
+                "x".into(),
+                Value::Null
+            ])
+        )])
+    );
+    assert_eq!(c.to_connect("t", None).unwrap(), SchemaAndValue::null());
+}
+
+#[test]
+fn schemaless_mode_reads_and_writes_bare_json() {
+    let c = JsonConverter::new(
+        &[("schemas.enable".to_owned(), "false".to_owned())]
+            .into_iter()
+            .collect(),
+        false,
+    )
+    .unwrap();
+    let value = Value::Map(vec![
+        ("n".into(), Value::Int64(1)),
+        ("f".into(), Value::Float64(2.0)),
+    ]);
+    assert_eq!(text(&c, None, &value), r#"{"n":1,"f":2.0}"#);
+    assert_eq!(read(&c, r#"{"n":1,"f":2.0}"#).unwrap().value, value);
+    let pairs = Value::Map(vec![(Value::Int64(1), "one".into())]);
+    assert_eq!(text(&c, None, &pairs), r#"[[1,"one"]]"#);
+}
+
+#[test]
+fn bad_bytes_are_data_errors_with_a_reason() {
+    let c = schemas_on();
+    let cases = [
+        ("{not json", "invalid JSON"),
+        (r#"{"payload":1}"#, "schemas.enable=false"),
+        (r#"{"schema":null}"#, "\"payload\""),
+        (r#"{"schema":null,"payload":1,"x":2}"#, "additional fields"),
+        (r#"{"schema":{"type":"int32"},"payload":"seven"}"#, "INT32"),
+        (
+            r#"{"schema":{"type":"int8"},"payload":300}"#,
+            "out of range",
+        ),
+        (r#"{"schema":{"type":"int32"},"payload":null}"#, "null"),
+        (
+            r#"{"schema":{"type":"nope"},"payload":1}"#,
+            "Unknown schema type",
+        ),
+        (r#"{"schema":{"optional":true},"payload":1}"#, "'type'"),
+        (r#"{"schema":{"type":"array"},"payload":[]}"#, "items"),
+        (
+            r#"{"schema":{"type":"struct","fields":[{"type":"int32"}]},"payload":{}}"#,
+            "field name",
+        ),
+        (
+            r#"{"schema":{"type":"struct","fields":[]},"payload":[1]}"#,
+            "JSON objects",
+        ),
+        (r#"{"schema":{"type":"bytes"},"payload":"@@@"}"#, "base64"),
+        (
+            r#"{"schema":{"type":"map","keys":{"type":"int32"},"values":{"type":"int32"}},"payload":[[1]]}"#,
+            "map entry",
+        ),
+    ];
+    for (json, reason) in cases {
+        let err = read(&c, json).unwrap_err();
+        assert!(matches!(err, ConnectError::Data(_)), "{json}: {err}");
+        assert!(err.to_string().contains(reason), "{json}: {err}");
+    }
+}
+
+#[test]
+fn settings_are_checked() {
+    let config =
+        |k: &str, v: &str| -> ConfigMap { [(k.to_owned(), v.to_owned())].into_iter().collect() };
+    assert!(JsonConverter::new(&config("decimal.format", "numeric"), false).is_ok());
+    assert!(JsonConverter::new(&config("schemas.cache.size", "0"), false).is_ok());
+    for (k, v) in [
+        ("decimal.format", "HEX"),
+        ("schemas.enable", "maybe"),
+        ("schemas.cache.size", "-1"),
+    ] {
+        let err = JsonConverter::new(&config(k, v), false).unwrap_err();
+        assert!(matches!(err, ConnectError::Config(_)), "{k}={v}: {err}");
+    }
+}
+
+#[test]
+fn the_schema_cache_shares_one_schema_across_records() {
+    let c = schemas_on();
+    let json = r#"{"schema":{"type":"string","optional":false},"payload":"a"}"#;
+    let first = read(&c, json).unwrap().schema.unwrap();
+    let second = read(&c, json).unwrap().schema.unwrap();
+    assert!(std::sync::Arc::ptr_eq(&first, &second));
+}
