@@ -10,6 +10,8 @@
 
 mod cast;
 mod chain;
+#[cfg(test)]
+mod chain_tests;
 mod date_format;
 mod extract_field;
 mod filter;
