@@ -159,7 +159,7 @@ impl TimestampConverter {
     }
 
     /// The value as milliseconds since the epoch.
-    fn to_millis(&self, value: &Value, kind: Kind) -> Result<i64> {
+    fn millis_of(&self, value: &Value, kind: Kind) -> Result<i64> {
         let expected = |what: &str| {
             ConnectError::Data(format!(
                 "Expected a {what} timestamp, found a {} value",
@@ -186,7 +186,7 @@ impl TimestampConverter {
         }
     }
 
-    fn from_millis(&self, millis: i64) -> Result<Value> {
+    fn millis_to_target(&self, millis: i64) -> Result<Value> {
         let out_of_range = || ConnectError::Data(format!("timestamp {millis} out of range"));
         Ok(match self.target {
             Kind::String => Value::String(self.format()?.format(millis)?),
@@ -214,7 +214,7 @@ impl TimestampConverter {
             Some(kind) => kind,
             None => Kind::of_value(value)?,
         };
-        self.from_millis(self.to_millis(value, kind)?)
+        self.millis_to_target(self.millis_of(value, kind)?)
     }
 }
 
