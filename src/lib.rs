@@ -11,5 +11,6 @@
 pub mod apps;
 
 pub use fjord_broker as broker;
+pub use fjord_connect as connect;
 pub use fjord_core as core;
 pub use fjord_streams as streams;

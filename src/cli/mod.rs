@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 pub mod args;
 pub mod broker;
+pub mod connect;
 pub mod consume;
 pub mod groups;
 pub mod perf;
@@ -49,6 +50,9 @@ pub enum Command {
     /// Run the bundled Streams apps; reset a Streams application
     #[command(subcommand)]
     Streams(streams::StreamsCommand),
+    /// Run Kafka Connect workers (standalone or distributed) with Kafka's config files
+    #[command(subcommand)]
+    Connect(connect::ConnectCommand),
     /// Benchmark a cluster (produce, consume, end-to-end latency) and this machine
     Perf(perf::PerfArgs),
 }
@@ -65,6 +69,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Consume(args) => consume::run(args, shutdown_on_signal()).await,
         Command::Groups(command) => groups::run(command).await,
         Command::Streams(command) => streams::run(command, shutdown_on_signal()).await,
+        Command::Connect(command) => connect::run(command, shutdown_on_signal()).await,
         Command::Perf(args) => perf::run(args, shutdown_on_signal()).await,
     }
 }

@@ -12,3 +12,4 @@ pub mod status;
 pub mod task;
 pub mod worker;
 pub mod worker_config;
+pub mod launch;

@@ -220,7 +220,8 @@ mod tests {
             None
         );
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(r#"["other",{"filename":"a.txt"}]"#), "{text}");
+        // Kafka's key format, as a JSON string key of the file's object.
+        assert!(text.contains(r#""[\"other\",{\"filename\":\"a.txt\"}]""#), "{text}");
     }
 
     #[test]
