@@ -217,7 +217,7 @@ fn balance_excess<'a>(
         .enumerate()
         .filter_map(|(rank, (id, load))| {
             let target = floor + usize::from(rank < extra);
-            (load > target).then_some((id, load - target))
+            (load > target).then(|| (id, load - target))
         })
         .collect()
 }
