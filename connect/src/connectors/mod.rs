@@ -1,8 +1,10 @@
 //! The built-in connectors, one folder each.
 
+pub mod file;
+
 use crate::plugins::Plugin;
 
 /// Every built-in connector plugin.
 pub fn plugins() -> Vec<Plugin> {
-    Vec::new()
+    vec![file::SOURCE_PLUGIN, file::SINK_PLUGIN]
 }
