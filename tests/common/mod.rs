@@ -11,6 +11,7 @@
     clippy::expect_used
 )]
 
+pub mod connect;
 pub mod groups;
 pub mod process;
 pub mod python;
