@@ -94,6 +94,7 @@ pub struct Registry {
     addr: SocketAddr,
     shutdown: CancellationToken,
     tracker: TaskTracker,
+    role: tokio::sync::watch::Receiver<leader::Role>,
 }
 
 impl Registry {
@@ -137,7 +138,7 @@ impl Registry {
         )?;
         let app = Arc::new(routes::App {
             store,
-            role,
+            role: role.clone(),
             url: url.clone(),
             http: reqwest::Client::new(),
             default_level: config.default_level,
@@ -160,7 +161,13 @@ impl Registry {
             addr,
             shutdown,
             tracker,
+            role,
         })
+    }
+
+    /// This instance's current role in the single-writer rule.
+    pub fn role(&self) -> leader::Role {
+        *self.role.borrow()
     }
 
     /// The base URL clients use (`schema.registry.url`).
