@@ -15,6 +15,7 @@ use crate::record::ConnectRecord;
 use super::date_format::JavaDateFormat;
 use super::part::{
     build_struct_schema, map_put, new_struct, require_map, require_struct, struct_like, Part,
+    SchemaCache,
 };
 use super::Transform;
 
@@ -67,6 +68,7 @@ fn parse_spec(value: &str) -> std::result::Result<Spec, String> {
 pub(crate) struct Cast {
     part: Part,
     spec: Spec,
+    schemas: SchemaCache,
 }
 
 /// Java's `Double.toString` for the common cases: a whole number keeps a `.0`.
@@ -228,7 +230,11 @@ impl Cast {
         let parsed = Self::config_def().parse(config)?;
         let spec =
             parse_spec(parsed.get("spec").unwrap_or_default()).map_err(ConnectError::Config)?;
-        Ok(Self { part, spec })
+        Ok(Self {
+            part,
+            spec,
+            schemas: SchemaCache::default(),
+        })
     }
 
     fn target(fields: &[(String, SchemaType)], name: &str) -> Option<SchemaType> {
@@ -257,16 +263,17 @@ impl Transform for Cast {
                 (None, Value::Map(entries))
             }
             (Spec::Fields(fields), Some(schema)) => {
-                let mut builder = struct_like(&schema).set_optional(schema.optional);
-                for field in &schema.fields {
-                    builder = match Self::target(fields, &field.name) {
-                        Some(target) => {
-                            builder.field(field.name.clone(), cast_schema(&field.schema, target)?)
-                        }
-                        None => builder.field(field.name.clone(), field.schema.clone()),
-                    };
-                }
-                let updated = build_struct_schema(builder)?;
+                let updated = self.schemas.get_or_build(&schema, || {
+                    let mut builder = struct_like(&schema).set_optional(schema.optional);
+                    for field in &schema.fields {
+                        builder = match Self::target(fields, &field.name) {
+                            Some(target) => builder
+                                .field(field.name.clone(), cast_schema(&field.schema, target)?),
+                            None => builder.field(field.name.clone(), field.schema.clone()),
+                        };
+                    }
+                    build_struct_schema(builder)
+                })?;
                 if value.is_null() {
                     (Some(updated), Value::Null)
                 } else {

@@ -11,7 +11,7 @@ use crate::record::ConnectRecord;
 
 use super::part::{
     build_struct_schema, key_name, map_put, new_struct, require_map, require_struct, struct_like,
-    Part,
+    Part, SchemaCache,
 };
 use super::Transform;
 
@@ -22,6 +22,7 @@ const PURPOSE: &str = "flattening";
 pub(crate) struct Flatten {
     part: Part,
     delimiter: String,
+    schemas: SchemaCache,
 }
 
 impl Flatten {
@@ -36,6 +37,7 @@ impl Flatten {
         Ok(Self {
             part,
             delimiter: parsed.get("delimiter").unwrap_or(".").to_owned(),
+            schemas: SchemaCache::default(),
         })
     }
 
@@ -124,12 +126,14 @@ impl Transform for Flatten {
             }
             Some(schema) => {
                 require_struct(value, PURPOSE)?;
-                let updated = build_struct_schema(self.flatten_schema(
-                    &schema,
-                    "",
-                    false,
-                    struct_like(&schema),
-                ))?;
+                let updated = self.schemas.get_or_build(&schema, || {
+                    build_struct_schema(self.flatten_schema(
+                        &schema,
+                        "",
+                        false,
+                        struct_like(&schema),
+                    ))
+                })?;
                 let mut values = Vec::new();
                 Self::flatten_values(&schema, Some(value), &mut values);
                 let flat = new_struct(&updated, values)?;

@@ -113,7 +113,7 @@ impl Transform for HeaderFrom {
                             values.push(v.clone());
                         }
                     }
-                    let updated = build_struct_schema(builder.set_optional(schema.optional))?;
+                    let updated = build_struct_schema(builder)?;
                     let moved = new_struct(&updated, values)?;
                     self.part
                         .set(&mut record, Some(updated), Value::Struct(moved));

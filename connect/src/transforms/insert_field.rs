@@ -9,6 +9,7 @@ use crate::record::ConnectRecord;
 
 use super::part::{
     build_struct_schema, map_put, new_struct, require_map, require_struct, struct_like, Part,
+    SchemaCache,
 };
 use super::Transform;
 
@@ -48,6 +49,7 @@ pub(crate) struct InsertField {
     timestamp: Option<Insertion>,
     static_field: Option<Insertion>,
     static_value: Option<String>,
+    schemas: SchemaCache,
 }
 
 impl InsertField {
@@ -114,6 +116,7 @@ impl InsertField {
             timestamp: Insertion::parse(parsed.string("timestamp.field")),
             static_field,
             static_value,
+            schemas: SchemaCache::default(),
         })
     }
 
@@ -179,10 +182,12 @@ impl InsertField {
     fn apply_with_schema(
         &self,
         record: &ConnectRecord,
-        schema: &Schema,
+        schema: &SchemaRef,
     ) -> Result<(SchemaRef, Value)> {
         let value = require_struct(self.part.value(record), PURPOSE)?;
-        let updated = self.updated_schema(schema)?;
+        let updated = self
+            .schemas
+            .get_or_build(schema, || self.updated_schema(schema))?;
         let mut values = value.values().to_vec();
         if self.topic.is_some() {
             values.push(Value::String(record.topic.clone()));

@@ -2,7 +2,7 @@
 //! `$Value` variants), Kafka's "struct or map" requirements, copying a schema's basics and
 //! building structs and string-keyed maps.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::data::{Schema, SchemaBuilder, SchemaRef, Struct, Value};
 use crate::error::{ConnectError, Result};
@@ -140,6 +140,47 @@ pub(crate) fn key_name(key: &Value) -> Option<&str> {
     key.as_str()
 }
 
+/// How many input schemas a [`SchemaCache`] remembers (Kafka's transforms keep 16 too).
+const SCHEMA_CACHE_SIZE: usize = 16;
+
+/// Remembers the schema a transform built for an input schema, so records of one source
+/// (which share a schema) do not rebuild it each time, as Kafka's `SchemaUpdateCache`.
+#[derive(Debug, Default)]
+pub(crate) struct SchemaCache {
+    /// Input and output schemas, most recent last. A std `Mutex`: it is held only to look
+    /// up or push an entry (never across a build or an await), so tasks sharing a chain
+    /// contend for microseconds at most.
+    entries: Mutex<Vec<(SchemaRef, SchemaRef)>>,
+}
+
+impl SchemaCache {
+    /// The output schema for `input`, built by `build` when not remembered.
+    pub(crate) fn get_or_build(
+        &self,
+        input: &SchemaRef,
+        build: impl FnOnce() -> Result<SchemaRef>,
+    ) -> Result<SchemaRef> {
+        if let Ok(entries) = self.entries.lock() {
+            let hit = entries
+                .iter()
+                .find(|(k, _)| Arc::ptr_eq(k, input))
+                .or_else(|| entries.iter().find(|(k, _)| k == input));
+            if let Some((_, output)) = hit {
+                return Ok(output.clone());
+            }
+        }
+        let output = build()?;
+        // A poisoned lock only loses the caching, never a result.
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= SCHEMA_CACHE_SIZE {
+                entries.remove(0);
+            }
+            entries.push((input.clone(), output.clone()));
+        }
+        Ok(output)
+    }
+}
+
 /// A validator for list keys that must name at least one item.
 pub(crate) fn non_empty_list(value: &str) -> std::result::Result<(), String> {
     if crate::config::split_list(value).is_empty() {
@@ -171,5 +212,37 @@ pub(crate) mod testkit {
                 .map(|(k, v)| (Value::from(k), v))
                 .collect(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+    use crate::data::SchemaType;
+
+    #[test]
+    fn the_schema_cache_builds_once_per_schema_and_stays_bounded() {
+        let cache = SchemaCache::default();
+        let builds = Cell::new(0);
+        let build = |schema: &SchemaRef| {
+            cache.get_or_build(schema, || {
+                builds.set(builds.get() + 1);
+                Ok(Schema::optional_string())
+            })
+        };
+        let a = Schema::primitive(SchemaType::Int32);
+        let first = build(&a).unwrap();
+        let again = build(&a).unwrap();
+        let equal = build(&Schema::primitive(SchemaType::Int32)).unwrap();
+        assert_eq!(builds.get(), 1);
+        assert!(Arc::ptr_eq(&first, &again) && Arc::ptr_eq(&first, &equal));
+        for version in 0..(SCHEMA_CACHE_SIZE as i32 + 1) {
+            build(&Schema::builder(SchemaType::Int64).version(version).build_ref()).unwrap();
+        }
+        assert_eq!(cache.entries.lock().unwrap().len(), SCHEMA_CACHE_SIZE);
+        build(&a).unwrap();
+        assert_eq!(builds.get(), SCHEMA_CACHE_SIZE + 3, "the oldest entry was evicted");
     }
 }

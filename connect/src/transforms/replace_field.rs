@@ -11,6 +11,7 @@ use crate::record::ConnectRecord;
 
 use super::part::{
     build_struct_schema, key_name, new_struct, require_map, require_struct, struct_like, Part,
+    SchemaCache,
 };
 use super::Transform;
 
@@ -23,6 +24,7 @@ pub(crate) struct ReplaceField {
     exclude: Vec<String>,
     include: Vec<String>,
     renames: BTreeMap<String, String>,
+    schemas: SchemaCache,
 }
 
 fn check_renames(value: &str) -> std::result::Result<(), String> {
@@ -86,6 +88,7 @@ impl ReplaceField {
             exclude: parsed.list("exclude"),
             include: parsed.list("include"),
             renames,
+            schemas: SchemaCache::default(),
         })
     }
 
@@ -119,15 +122,18 @@ impl Transform for ReplaceField {
             }
             Some(schema) => {
                 let value = require_struct(value, PURPOSE)?;
-                let mut builder = struct_like(&schema);
-                let mut values = Vec::new();
-                for (field, v) in value.iter() {
-                    if self.keeps(&field.name) {
+                let updated = self.schemas.get_or_build(&schema, || {
+                    let mut builder = struct_like(&schema);
+                    for field in schema.fields.iter().filter(|f| self.keeps(&f.name)) {
                         builder = builder.field(self.renamed(&field.name), field.schema.clone());
-                        values.push(v.clone());
                     }
-                }
-                let updated = build_struct_schema(builder)?;
+                    build_struct_schema(builder)
+                })?;
+                let values = value
+                    .iter()
+                    .filter(|(field, _)| self.keeps(&field.name))
+                    .map(|(_, v)| v.clone())
+                    .collect();
                 let result = new_struct(&updated, values)?;
                 self.part
                     .set(&mut record, Some(updated), Value::Struct(result));

@@ -13,6 +13,7 @@ use crate::record::ConnectRecord;
 use super::date_format::{check_pattern, JavaDateFormat};
 use super::part::{
     build_struct_schema, map_put, new_struct, require_map, require_struct, struct_like, Part,
+    SchemaCache,
 };
 use super::Transform;
 
@@ -100,6 +101,7 @@ pub(crate) struct TimestampConverter {
     format: Option<JavaDateFormat>,
     precision: Precision,
     replace_null_with_default: bool,
+    schemas: SchemaCache,
 }
 
 impl TimestampConverter {
@@ -147,6 +149,7 @@ impl TimestampConverter {
             format,
             precision,
             replace_null_with_default: parsed.boolean("replace.null.with.default"),
+            schemas: SchemaCache::default(),
         })
     }
 
@@ -241,28 +244,34 @@ impl Transform for TimestampConverter {
             }
             (Some(name), Some(schema)) => {
                 let s = require_struct(value, PURPOSE)?;
-                let mut builder = struct_like(&schema).set_optional(schema.optional);
-                let mut values = Vec::new();
-                for (field, v) in s.iter() {
-                    if &field.name == name {
-                        let kind = Kind::of_schema(&field.schema)?;
-                        builder = builder.field(
-                            field.name.clone(),
-                            self.target.schema(field.schema.optional),
-                        );
+                let updated = self.schemas.get_or_build(&schema, || {
+                    let mut builder = struct_like(&schema).set_optional(schema.optional);
+                    for field in &schema.fields {
+                        let field_schema = if &field.name == name {
+                            Kind::of_schema(&field.schema)?;
+                            self.target.schema(field.schema.optional)
+                        } else {
+                            field.schema.clone()
+                        };
+                        builder = builder.field(field.name.clone(), field_schema);
+                    }
+                    build_struct_schema(builder)
+                })?;
+                let values = s
+                    .iter()
+                    .map(|(field, v)| {
+                        if &field.name != name {
+                            return Ok(v.clone());
+                        }
                         let v = match (&field.schema.default, v) {
                             (Some(default), Value::Null) if self.replace_null_with_default => {
                                 default
                             }
                             _ => v,
                         };
-                        values.push(self.convert(v, Some(kind))?);
-                    } else {
-                        builder = builder.field(field.name.clone(), field.schema.clone());
-                        values.push(v.clone());
-                    }
-                }
-                let updated = build_struct_schema(builder)?;
+                        self.convert(v, Some(Kind::of_schema(&field.schema)?))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
                 let converted = new_struct(&updated, values)?;
                 (Some(updated), Value::Struct(converted))
             }

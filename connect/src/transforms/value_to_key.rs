@@ -5,7 +5,9 @@ use crate::data::{Schema, Value};
 use crate::error::{ConnectError, Result};
 use crate::record::ConnectRecord;
 
-use super::part::{build_struct_schema, new_struct, non_empty_list, require_map, require_struct};
+use super::part::{
+    build_struct_schema, new_struct, non_empty_list, require_map, require_struct, SchemaCache,
+};
 use super::Transform;
 
 const PURPOSE: &str = "copying fields from value to key";
@@ -14,6 +16,7 @@ const PURPOSE: &str = "copying fields from value to key";
 #[derive(Debug)]
 pub(crate) struct ValueToKey {
     fields: Vec<String>,
+    schemas: SchemaCache,
 }
 
 impl ValueToKey {
@@ -34,6 +37,7 @@ impl ValueToKey {
         let parsed = Self::config_def().parse(config)?;
         Ok(Self {
             fields: parsed.list("fields"),
+            schemas: SchemaCache::default(),
         })
     }
 }
@@ -56,16 +60,21 @@ impl Transform for ValueToKey {
             }
             Some(schema) => {
                 let value = require_struct(&record.value, PURPOSE)?;
-                let mut builder = Schema::struct_builder();
-                let mut values = Vec::new();
-                for name in &self.fields {
-                    let field = schema.field(name).ok_or_else(|| {
-                        ConnectError::Data(format!("Field does not exist: {name}"))
-                    })?;
-                    builder = builder.field(name.clone(), field.schema.clone());
-                    values.push(value.get(name).cloned().unwrap_or_default());
-                }
-                let key_schema = build_struct_schema(builder)?;
+                let key_schema = self.schemas.get_or_build(&schema, || {
+                    let mut builder = Schema::struct_builder();
+                    for name in &self.fields {
+                        let field = schema.field(name).ok_or_else(|| {
+                            ConnectError::Data(format!("Field does not exist: {name}"))
+                        })?;
+                        builder = builder.field(name.clone(), field.schema.clone());
+                    }
+                    build_struct_schema(builder)
+                })?;
+                let values = self
+                    .fields
+                    .iter()
+                    .map(|name| value.get(name).cloned().unwrap_or_default())
+                    .collect();
                 let key = new_struct(&key_schema, values)?;
                 record.key_schema = Some(key_schema);
                 record.key = Value::Struct(key);
