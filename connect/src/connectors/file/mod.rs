@@ -7,6 +7,8 @@ mod follower;
 pub mod sink;
 pub mod source;
 #[cfg(test)]
+mod tests_quickstart;
+#[cfg(test)]
 mod tests_sink;
 #[cfg(test)]
 mod tests_source;

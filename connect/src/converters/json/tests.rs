@@ -299,3 +299,84 @@ fn the_schema_cache_shares_one_schema_across_records() {
     let second = read(&c, json).unwrap().schema.unwrap();
     assert!(std::sync::Arc::ptr_eq(&first, &second));
 }
+
+#[test]
+fn non_finite_doubles_are_strings_as_jackson_writes_them() {
+    let c = schemas_on();
+    let double = Schema::primitive(SchemaType::Float64);
+    let json = text(&c, Some(&double), &Value::Float64(f64::NEG_INFINITY));
+    assert_eq!(
+        json,
+        r#"{"schema":{"type":"double","optional":false},"payload":"-Infinity"}"#
+    );
+    assert_eq!(
+        read(&c, &json).unwrap().value,
+        Value::Float64(f64::NEG_INFINITY)
+    );
+    let nan = read(&c, r#"{"schema":{"type":"float"},"payload":"NaN"}"#).unwrap();
+    assert!(matches!(nan.value, Value::Float32(f) if f.is_nan()));
+    let big = text(&c, Some(&double), &Value::Float64(1e300));
+    assert!(big.ends_with(r#""payload":1.0E300}"#), "{big}");
+}
+
+#[test]
+fn numeric_decimals_read_any_json_number_form() {
+    let c = schemas_on();
+    let envelope = |scale: i32, payload: &str| {
+        format!(
+            r#"{{"schema":{{"type":"bytes","name":"org.apache.kafka.connect.data.Decimal","parameters":{{"scale":"{scale}"}}}},"payload":{payload}}}"#
+        )
+    };
+    for (scale, payload, unscaled) in [
+        (2, "1.5E3", 150_000i128),
+        (2, "-0.015", -2),
+        (0, "12", 12),
+        (-2, "1250", 13),
+        (
+            3,
+            "123456789012345678901234.5",
+            123_456_789_012_345_678_901_234_500,
+        ),
+    ] {
+        let sv = read(&c, &envelope(scale, payload)).unwrap();
+        assert_eq!(
+            sv.value,
+            Value::Bytes(logical::encode_decimal(unscaled)),
+            "{payload} at scale {scale}"
+        );
+    }
+}
+
+#[test]
+fn replace_null_with_default_can_be_turned_off() {
+    let config: ConfigMap = [("replace.null.with.default".to_owned(), "false".to_owned())]
+        .into_iter()
+        .collect();
+    let c = JsonConverter::new(&config, false).unwrap();
+    let schema = Schema::builder(SchemaType::Int32)
+        .optional()
+        .default_value(Value::Int32(5))
+        .build();
+    let json = text(&c, Some(&schema), &Value::Null);
+    assert_eq!(
+        json,
+        r#"{"schema":{"type":"int32","optional":true,"default":5},"payload":null}"#
+    );
+    assert_eq!(read(&c, &json).unwrap().value, Value::Null);
+    assert_eq!(read(&schemas_on(), &json).unwrap().value, Value::Int32(5));
+}
+
+#[test]
+fn the_json_converter_doubles_as_a_header_converter() {
+    let c = super::super::create_header_converter("JsonConverter", &ConfigMap::new()).unwrap();
+    let schema = Schema::primitive(SchemaType::Int64);
+    let bytes = c
+        .to_header_bytes("t", "h", Some(&schema), &Value::Int64(3))
+        .unwrap();
+    assert_eq!(
+        bytes.as_deref(),
+        Some(&br#"{"schema":{"type":"int64","optional":false},"payload":3}"#[..])
+    );
+    let back = c.to_connect_header("t", "h", bytes.as_deref()).unwrap();
+    assert_eq!(back.value, Value::Int64(3));
+}
