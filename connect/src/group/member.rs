@@ -99,7 +99,6 @@ impl GroupMember {
             config,
             input: leader_input,
             events: events_tx,
-            shutdown: shutdown.clone(),
             conn: Some(conn),
             member_id: String::new(),
             generation: -1,
@@ -161,7 +160,7 @@ fn validate(c: &MemberConfig) -> Result<()> {
     if c.heartbeat_interval.is_zero() || c.heartbeat_interval >= c.session_timeout {
         return bad("heartbeat.interval.ms must be above 0 and below session.timeout.ms");
     }
-    if millis(c.max_delay) == i32::MAX {
+    if i32::try_from(c.max_delay.as_millis()).is_err() {
         return bad("scheduled.rebalance.max.delay.ms must fit in an int (ms)");
     }
     Ok(())
@@ -204,7 +203,6 @@ struct Member {
     config: MemberConfig,
     input: Arc<dyn AssignmentInput>,
     events: mpsc::Sender<WorkerAssignment>,
-    shutdown: CancellationToken,
     conn: Option<Connection>,
     member_id: String,
     generation: i32,
@@ -228,8 +226,9 @@ async fn run(mut m: Member, mut sig: Signals) {
         if m.member_id.is_empty() && !m.running.is_empty() {
             // The session expired with work running (UNKNOWN_MEMBER_ID).
             sig.rejoin.borrow_and_update();
-            if !m.lose_membership().await {
-                break Stop::Leave;
+            let lost = m.membership_lost();
+            if let Some(s) = emit(&m.events, lost, &mut sig).await {
+                break s;
             }
             awaiting_revocation = true;
         }
@@ -272,8 +271,8 @@ async fn run(mut m: Member, mut sig: Signals) {
             sig.rejoin.borrow_and_update();
             awaiting_revocation = true;
         }
-        if !m.emit(assignment).await {
-            break Stop::Leave;
+        if let Some(s) = emit(&m.events, assignment, &mut sig).await {
+            break s;
         }
         if awaiting_revocation {
             continue;
@@ -286,6 +285,19 @@ async fn run(mut m: Member, mut sig: Signals) {
     };
     if matches!(stop, Stop::Leave) {
         m.leave().await;
+    }
+}
+
+/// Hands an assignment to the herder, unless the member must stop first. A closed channel
+/// (the herder stopped listening) is not an error: the member keeps its membership.
+async fn emit(
+    events: &mpsc::Sender<WorkerAssignment>,
+    a: WorkerAssignment,
+    sig: &mut Signals,
+) -> Option<Stop> {
+    tokio::select! {
+        _ = events.send(a) => None,
+        s = stopped(&sig.shutdown, &mut sig.leave) => Some(s),
     }
 }
 
@@ -589,11 +601,11 @@ impl Member {
     }
 
     /// The session expired (UNKNOWN_MEMBER_ID): the group may have given this worker's work
-    /// to others, so everything is revoked. Returns `false` if shutdown came first.
-    async fn lose_membership(&mut self) -> bool {
+    /// to others, so everything is revoked. Returns the event that tells the herder.
+    fn membership_lost(&mut self) -> WorkerAssignment {
         let (revoked_connectors, revoked_tasks) = work::split(std::mem::take(&mut self.running));
         tracing::warn!(group = %self.config.group_id, "membership lost; stopping all work and rejoining");
-        self.emit(WorkerAssignment {
+        WorkerAssignment {
             generation: -1,
             member_id: String::new(),
             leader_id: String::new(),
@@ -604,16 +616,6 @@ impl Member {
             revoked_connectors,
             revoked_tasks,
             delay: Duration::ZERO,
-        })
-        .await
-    }
-
-    /// Hands an assignment to the herder; `false` if shutdown came first. A closed channel
-    /// (the herder stopped listening) is not an error: the member keeps its membership.
-    async fn emit(&mut self, a: WorkerAssignment) -> bool {
-        tokio::select! {
-            _ = self.events.send(a) => true,
-            _ = self.shutdown.cancelled() => false,
         }
     }
 

@@ -2,9 +2,11 @@
 //! `connect`) and the incremental cooperative assignor (KIP-415).
 //!
 //! librdkafka only speaks protocol type `consumer`, so this is a small group client of its
-//! own over the Kafka wire protocol ([`client`](self) module, kafka-protocol codec over a tokio
-//! `TcpStream`): FindCoordinator, JoinGroup (protocols `sessioned` and `compatible`, Connect's
-//! metadata in Kafka's binary layout, see [`protocol`]), SyncGroup, Heartbeat and LeaveGroup.
+//! own over the Kafka wire protocol (kafka-protocol's codec over a tokio `TcpStream`):
+//! FindCoordinator, JoinGroup (protocols `sessioned` and `compatible`, Connect's metadata in
+//! Kafka's binary layout, see [`protocol`]), SyncGroup, Heartbeat and LeaveGroup. Kafka's eager
+//! protocol (`default`, version 0) is not offered, so every worker of a group must speak the
+//! incremental cooperative one (Kafka's default since 2.3).
 //!
 //! ```text
 //! GroupMember::start ─ spawn ─> member loop (one task, one coordinator connection)
@@ -27,6 +29,31 @@
 //!
 //! An event with `generation == -1` means the worker lost its membership (its session timed
 //! out): everything is revoked and the member rejoins by itself.
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use fjord_connect::group::{AssignmentInput, GroupMember, MemberConfig};
+//! # use fjord_connect::herder::ConnectorTaskId;
+//! struct Configs; // the herder's view of the config topic
+//! impl AssignmentInput for Configs {
+//!     fn snapshot(&self) -> (i64, Vec<String>, Vec<ConnectorTaskId>) {
+//!         (0, vec![], vec![])
+//!     }
+//! }
+//! # async fn demo() -> fjord_connect::Result<()> {
+//! let config = MemberConfig::new("127.0.0.1:9092", "connect-cluster", "http://worker-1:8083/");
+//! let shutdown = tokio_util::sync::CancellationToken::new();
+//! let (member, mut assignments) = GroupMember::start(config, Arc::new(Configs), shutdown).await?;
+//! while let Some(a) = assignments.recv().await {
+//!     // Stop a.revoked_connectors and a.revoked_tasks, then let the group go on:
+//!     if a.has_revocations() {
+//!         member.request_rejoin();
+//!     }
+//!     // Read the config topic up to a.config_offset; start what a.connectors / a.tasks list.
+//! }
+//! member.leave().await;
+//! # Ok(()) }
+//! ```
 
 mod assignor;
 mod client;
