@@ -14,8 +14,8 @@ use crate::record::ConnectRecord;
 
 use super::date_format::JavaDateFormat;
 use super::part::{
-    build_struct_schema, map_put, new_struct, require_map, require_struct, struct_like, Part,
-    SchemaCache,
+    build_struct_schema, copy_schema_basics, map_put, new_struct, require_map, require_struct,
+    struct_like, Part, SchemaCache,
 };
 use super::Transform;
 
@@ -168,7 +168,12 @@ fn cast_value(value: &Value, schema: Option<&Schema>, target: SchemaType) -> Res
         }));
     }
     if let Value::String(text) = value {
-        let bad = || ConnectError::Data(format!("Cannot cast '{text}' to {}", target.name()));
+        let bad = || {
+            ConnectError::Data(format!(
+                "Value ({text}) was out of range for requested data type {}",
+                target.name()
+            ))
+        };
         return Ok(match target {
             SchemaType::Int8 => Value::Int8(text.parse().map_err(|_| bad())?),
             SchemaType::Int16 => Value::Int16(text.parse().map_err(|_| bad())?),
@@ -202,15 +207,25 @@ fn cast_value(value: &Value, schema: Option<&Schema>, target: SchemaType) -> Res
 }
 
 /// The schema of a cast field or value: the target type, keeping optionality and the
-/// default (cast too).
-fn cast_schema(schema: &Schema, target: SchemaType) -> Result<SchemaRef> {
+/// default (cast too). A whole value's schema also keeps its name, version, doc and
+/// parameters (Kafka's `copySchemaBasics`), unless it was a logical type.
+fn cast_schema(schema: &Schema, target: SchemaType, whole: bool) -> Result<SchemaRef> {
     if !schema.schema_type.is_primitive() {
         return Err(ConnectError::Data(format!(
             "Cast transformation does not support casting from {}",
             schema.schema_type.name().to_uppercase()
         )));
     }
-    let mut builder = Schema::builder(target).set_optional(schema.optional);
+    let logical = matches!(
+        schema.name.as_deref(),
+        Some(logical::DECIMAL | logical::DATE | logical::TIME | logical::TIMESTAMP)
+    );
+    let mut builder = if whole && !logical {
+        copy_schema_basics(schema, Schema::builder(target))
+    } else {
+        Schema::builder(target)
+    }
+    .set_optional(schema.optional);
     if let Some(default) = &schema.default {
         builder = builder.default_value(cast_value(default, Some(schema), target)?);
     }
@@ -249,16 +264,16 @@ impl Transform for Cast {
         let (schema, value) = match (&self.spec, schema) {
             (Spec::Whole(target), None) => (None, cast_value(value, None, *target)?),
             (Spec::Whole(target), Some(schema)) => (
-                Some(cast_schema(&schema, *target)?),
+                Some(cast_schema(&schema, *target, true)?),
                 cast_value(value, Some(&schema), *target)?,
             ),
             (Spec::Fields(_), None) if value.is_null() => (None, Value::Null),
             (Spec::Fields(fields), None) => {
                 let mut entries = require_map(value, PURPOSE)?.to_vec();
                 for (name, target) in fields {
-                    if let Some(v) = value.map_get(name) {
-                        map_put(&mut entries, name, cast_value(v, None, *target)?);
-                    }
+                    // As Kafka's HashMap.put: a listed field missing from the map becomes null.
+                    let v = value.map_get(name).cloned().unwrap_or_default();
+                    map_put(&mut entries, name, cast_value(&v, None, *target)?);
                 }
                 (None, Value::Map(entries))
             }
@@ -267,8 +282,10 @@ impl Transform for Cast {
                     let mut builder = struct_like(&schema).set_optional(schema.optional);
                     for field in &schema.fields {
                         builder = match Self::target(fields, &field.name) {
-                            Some(target) => builder
-                                .field(field.name.clone(), cast_schema(&field.schema, target)?),
+                            Some(target) => builder.field(
+                                field.name.clone(),
+                                cast_schema(&field.schema, target, false)?,
+                            ),
                             None => builder.field(field.name.clone(), field.schema.clone()),
                         };
                     }
@@ -350,7 +367,7 @@ mod tests {
             ("f", Value::Float64(3.0)),
             ("b", Value::Bytes(vec![1, 2, 3])),
         ]);
-        let out = cast("n:int8,f:string,b:string")
+        let out = cast("n:int8,f:string,b:string,missing:int32")
             .apply(ConnectRecord::new("t", value))
             .unwrap()
             .unwrap();
@@ -359,7 +376,8 @@ mod tests {
             map(vec![
                 ("n", Value::Int8(44)),
                 ("f", Value::from("3.0")),
-                ("b", Value::from("AQID"))
+                ("b", Value::from("AQID")),
+                ("missing", Value::Null)
             ])
         );
         let out = cast("int32")
@@ -375,6 +393,31 @@ mod tests {
         assert!(cast("int32")
             .apply(ConnectRecord::new("t", Value::from("x")))
             .is_err());
+    }
+
+    #[test]
+    fn a_whole_value_keeps_its_schema_basics_unless_logical() {
+        let mut r = ConnectRecord::new("t", Value::Int64(5));
+        r.key_schema = Some(
+            Schema::builder(SchemaType::Int64)
+                .name("com.example.Id")
+                .version(2)
+                .build_ref(),
+        );
+        r.key = Value::Int64(5);
+        let t = Cast::new(&config(&[("spec", "int32")]), Part::Key).unwrap();
+        let out = t.apply(r).unwrap().unwrap();
+        let schema = out.key_schema.unwrap();
+        assert_eq!(schema.schema_type, SchemaType::Int32);
+        assert_eq!(schema.name.as_deref(), Some("com.example.Id"));
+        assert_eq!(schema.version, Some(2));
+        assert_eq!(out.key, Value::Int32(5));
+
+        let mut r = ConnectRecord::new("t", Value::Int64(86_400_000));
+        r.value_schema = Some(logical::timestamp().build_ref());
+        let out = cast("int64").apply(r).unwrap().unwrap();
+        assert_eq!(out.value_schema.unwrap().name, None);
+        assert_eq!(out.value, Value::Int64(86_400_000));
     }
 
     #[test]
