@@ -157,8 +157,10 @@ impl FileFollower {
     /// the file cannot be read.
     pub(super) fn fill(&mut self, max: usize) -> Result<(), FollowError> {
         if self.open.is_none() {
-            let start = self.resume_from.take();
-            self.open_at(start)?;
+            // The committed position applies to the first file opened, even when the file
+            // only appears after a few polls.
+            self.open_at(self.resume_from)?;
+            self.resume_from = None;
         }
         self.check_truncated()?;
         let mut buf = vec![0u8; CHUNK];
@@ -231,6 +233,7 @@ impl FileFollower {
             let position = self.position + bytes.len() as u64;
             let text = decode(&bytes);
             self.ready.push_back(Line { text, position });
+            self.position = position;
         }
         match self.open_at(Some(0)) {
             Ok(()) => Ok(true),

@@ -251,6 +251,43 @@ async fn a_missing_file_is_retriable_until_it_appears() {
 }
 
 #[tokio::test]
+async fn a_committed_position_applies_to_a_file_that_appears_late() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("late.txt");
+    let partition = json!({"filename": path.display().to_string()});
+    let offsets = MapOffsets::with(partition, json!({"position": 4}));
+    let mut task = start(&path, None, offsets).await;
+    assert!(task.poll().await.unwrap_err().is_retriable());
+    append(&path, "old\nnew\n");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let records = loop {
+        assert!(Instant::now() < deadline, "the file never got read");
+        if let Ok(records) = task.poll().await {
+            if !records.is_empty() {
+                break records;
+            }
+        }
+    };
+    assert_eq!(lines(&records), ["new"]);
+}
+
+#[tokio::test]
+async fn a_cancelled_poll_loses_no_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cancel.txt");
+    append(&path, "1\n2\n3\n");
+    let mut task = start(&path, None, MapOffsets::default()).await;
+    // Dropped while the read runs on the blocking pool (or, rarely, after it returned).
+    let mut records = tokio::time::timeout(Duration::ZERO, task.poll())
+        .await
+        .map(Result::unwrap)
+        .unwrap_or_default();
+    let rest = 3 - records.len();
+    records.extend(poll_until(&mut task, rest).await);
+    assert_eq!(lines(&records), ["1", "2", "3"]);
+}
+
+#[tokio::test]
 async fn an_unreadable_path_fails_the_task() {
     let dir = tempfile::tempdir().unwrap();
     let mut task = start(dir.path(), None, MapOffsets::default()).await;
