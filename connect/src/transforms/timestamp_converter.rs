@@ -234,16 +234,15 @@ impl Transform for TimestampConverter {
                     self.convert(value, Some(kind))?,
                 )
             }
-            (Some(_), _) if value.is_null() => return Ok(Some(record)),
+            (Some(_), None) if value.is_null() => (None, Value::Null),
             (Some(field), None) => {
                 let mut entries = require_map(value, PURPOSE)?.to_vec();
-                if let Some(v) = value.map_get(field) {
-                    map_put(&mut entries, field, self.convert(v, None)?);
-                }
+                // As Kafka's HashMap.put: a missing field becomes null.
+                let v = value.map_get(field).cloned().unwrap_or_default();
+                map_put(&mut entries, field, self.convert(&v, None)?);
                 (None, Value::Map(entries))
             }
             (Some(name), Some(schema)) => {
-                let s = require_struct(value, PURPOSE)?;
                 let updated = self.schemas.get_or_build(&schema, || {
                     let mut builder = struct_like(&schema).set_optional(schema.optional);
                     for field in &schema.fields {
@@ -257,6 +256,11 @@ impl Transform for TimestampConverter {
                     }
                     build_struct_schema(builder)
                 })?;
+                if value.is_null() {
+                    self.part.set(&mut record, Some(updated), Value::Null);
+                    return Ok(Some(record));
+                }
+                let s = require_struct(value, PURPOSE)?;
                 let values = s
                     .iter()
                     .map(|(field, v)| {
@@ -405,6 +409,32 @@ mod tests {
         assert_eq!(
             out.value,
             map(vec![("at", Value::from("1970-01-01")), ("x", Value::Null)])
+        );
+        let out = t
+            .apply(ConnectRecord::new("t", map(vec![("x", Value::Null)])))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            out.value,
+            map(vec![("x", Value::Null), ("at", Value::Null)]),
+            "as Kafka: the field is put, null"
+        );
+
+        let optional = Schema::struct_builder()
+            .field("at", Schema::primitive(SchemaType::Int64))
+            .optional()
+            .build_ref();
+        let out = t
+            .apply(with_schema(optional, Value::Null))
+            .unwrap()
+            .unwrap();
+        assert!(out.value.is_null());
+        let schema = out.value_schema.unwrap();
+        assert!(schema.optional);
+        assert_eq!(
+            schema.field("at").unwrap().schema.schema_type,
+            SchemaType::String,
+            "a null struct still gets the converted schema"
         );
     }
 
