@@ -53,6 +53,34 @@ impl TransformChain {
     /// # Errors
     /// [`ConnectError::Config`] naming the alias and the key: an unknown class, a missing
     /// required key, a bad value, an undefined predicate, a repeated alias.
+    ///
+    /// # Example
+    /// ```
+    /// use fjord_connect::config::ConfigMap;
+    /// use fjord_connect::data::Value;
+    /// use fjord_connect::record::ConnectRecord;
+    /// use fjord_connect::transforms::TransformChain;
+    ///
+    /// let config: ConfigMap = [
+    ///     ("transforms", "route,dropTombstones"),
+    ///     ("transforms.route.type", "org.apache.kafka.connect.transforms.RegexRouter"),
+    ///     ("transforms.route.regex", "(.*)-raw"),
+    ///     ("transforms.route.replacement", "$1"),
+    ///     ("transforms.dropTombstones.type", "Filter"),
+    ///     ("transforms.dropTombstones.predicate", "isTombstone"),
+    ///     ("predicates", "isTombstone"),
+    ///     ("predicates.isTombstone.type", "RecordIsTombstone"),
+    /// ]
+    /// .into_iter()
+    /// .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    /// .collect();
+    /// let chain = TransformChain::from_connector_config(&config)?;
+    ///
+    /// let routed = chain.apply(ConnectRecord::new("orders-raw", Value::from("x")))?;
+    /// assert_eq!(routed.map(|r| r.topic), Some("orders".to_owned()));
+    /// assert_eq!(chain.apply(ConnectRecord::new("orders-raw", Value::Null))?, None);
+    /// # Ok::<(), fjord_connect::ConnectError>(())
+    /// ```
     pub fn from_connector_config(config: &ConfigMap) -> Result<TransformChain> {
         let errors: Vec<String> = validate(config)
             .into_iter()
