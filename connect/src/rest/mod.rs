@@ -29,10 +29,14 @@ mod plugins;
 pub use error::ErrorMessage;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::{get, post, put};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put, MethodRouter};
 use axum::{middleware, Json, Router};
+use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -44,55 +48,64 @@ pub(crate) struct AppState {
     herder: Arc<dyn Herder>,
 }
 
-/// The API's routes over `herder`, with Kafka's error bodies and leader forwarding.
+/// The API's routes over `herder`, with Kafka's error bodies and leader forwarding. Every
+/// path also answers with a trailing slash (`/connectors/`), as Jersey's do.
 pub fn router(herder: Arc<dyn Herder>) -> Router {
     let state = AppState { herder };
-    Router::new()
-        .route("/", get(server_info))
-        .route(
+    let routes: Vec<(&str, MethodRouter<AppState>)> = vec![
+        ("/health", get(health)),
+        (
             "/connectors",
             get(connectors::list).post(connectors::create),
-        )
-        .route(
+        ),
+        (
             "/connectors/{name}",
             get(connectors::info).delete(connectors::delete),
-        )
-        .route(
+        ),
+        (
             "/connectors/{name}/config",
             get(connectors::get_config)
                 .put(connectors::put_config)
                 .patch(connectors::patch_config),
-        )
-        .route("/connectors/{name}/status", get(lifecycle::status))
-        .route("/connectors/{name}/restart", post(lifecycle::restart))
-        .route("/connectors/{name}/pause", put(lifecycle::pause))
-        .route("/connectors/{name}/resume", put(lifecycle::resume))
-        .route("/connectors/{name}/stop", put(lifecycle::stop))
-        .route("/connectors/{name}/tasks", get(lifecycle::tasks))
-        .route(
+        ),
+        ("/connectors/{name}/status", get(lifecycle::status)),
+        ("/connectors/{name}/restart", post(lifecycle::restart)),
+        ("/connectors/{name}/pause", put(lifecycle::pause)),
+        ("/connectors/{name}/resume", put(lifecycle::resume)),
+        ("/connectors/{name}/stop", put(lifecycle::stop)),
+        ("/connectors/{name}/tasks", get(lifecycle::tasks)),
+        (
             "/connectors/{name}/tasks/{task}/status",
             get(lifecycle::task_status),
-        )
-        .route(
+        ),
+        (
             "/connectors/{name}/tasks/{task}/restart",
             post(lifecycle::restart_task),
-        )
-        .route(
+        ),
+        (
             "/connectors/{name}/offsets",
             get(offsets::get)
                 .patch(offsets::alter)
                 .delete(offsets::reset),
-        )
-        .route("/connectors/{name}/topics", get(offsets::topics))
-        .route(
+        ),
+        ("/connectors/{name}/topics", get(offsets::topics)),
+        (
             "/connectors/{name}/topics/reset",
             put(offsets::reset_topics),
-        )
-        .route("/connector-plugins", get(plugins::list))
-        .route(
+        ),
+        ("/connector-plugins", get(plugins::list)),
+        (
             "/connector-plugins/{plugin}/config/validate",
             put(plugins::validate),
-        )
+        ),
+    ];
+    let mut router = Router::new().route("/", get(server_info));
+    for (path, methods) in routes {
+        router = router
+            .route(path, methods.clone())
+            .route(&format!("{path}/"), methods);
+    }
+    router
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
@@ -102,6 +115,32 @@ pub fn router(herder: Arc<dyn Herder>) -> Router {
             forward::forward_to_leader,
         ))
         .layer(middleware::from_fn(error::json_errors))
+}
+
+/// How long `GET /health` waits for the herder before calling the worker unhealthy.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `GET /health` (KIP-1017): 200 when the herder answers, 500 when it does not in time
+/// (a herder stuck on a lock cannot serve anything else either).
+async fn health(State(state): State<AppState>) -> Response {
+    match tokio::time::timeout(HEALTH_TIMEOUT, state.herder.connectors()).await {
+        Ok(_) => Json(json!({
+            "status": "healthy",
+            "message": "Worker has completed startup and is ready to handle requests."
+        }))
+        .into_response(),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({
+                "status": "unhealthy",
+                "message": format!(
+                    "Worker was unable to handle this request within {} seconds and may be unable to handle other requests",
+                    HEALTH_TIMEOUT.as_secs()
+                )
+            })),
+        )
+            .into_response(),
+    }
 }
 
 /// `GET /`: the worker's version, commit and Kafka cluster id.

@@ -523,3 +523,29 @@ async fn offsets_and_topics() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn trailing_slashes_and_health() {
+    let server = Server::start(Mode::Serve).await;
+    let (status, _, body) = server.call(Method::GET, "/health", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "healthy");
+    let (status, _, _) = server
+        .call(
+            Method::POST,
+            "/connectors/",
+            Some(json!({"name": "s", "config": sink_config()})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _, body) = server.call(Method::GET, "/connectors/", None).await;
+    assert_eq!((status, body), (StatusCode::OK, json!(["s"])));
+    let (status, _, body) = server
+        .call(Method::GET, "/connectors/s/status/", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["name"], "s");
+    let (status, _, _) = server.call(Method::PUT, "/connectors/s/pause/", None).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    server.stop().await;
+}
