@@ -380,3 +380,133 @@ fn the_json_converter_doubles_as_a_header_converter() {
     let back = c.to_connect_header("t", "h", bytes.as_deref()).unwrap();
     assert_eq!(back.value, Value::Int64(3));
 }
+
+/// Inputs and expectations of Kafka's `JsonConverterTest`, read side.
+#[test]
+fn kafkas_converter_test_cases_read_the_same() {
+    let c = schemas_on();
+    let bool_schema = |b: crate::data::SchemaBuilder| Some(b.build());
+    let cases: Vec<(&str, Option<Schema>, Value)> = vec![
+        (
+            r#"{ "schema": { "type": "boolean", "optional": true }, "payload": null }"#,
+            bool_schema(Schema::builder(SchemaType::Boolean).optional()),
+            Value::Null,
+        ),
+        (
+            r#"{ "schema": { "type": "boolean", "default": true }, "payload": null }"#,
+            bool_schema(Schema::builder(SchemaType::Boolean).default_value(true.into())),
+            Value::Boolean(true),
+        ),
+        (
+            r#"{ "schema": { "type": "boolean", "optional": false, "name": "bool", "version": 2, "doc": "the documentation", "parameters": { "foo": "bar" }}, "payload": true }"#,
+            bool_schema(
+                Schema::builder(SchemaType::Boolean)
+                    .name("bool")
+                    .version(2)
+                    .doc("the documentation")
+                    .parameter("foo", "bar"),
+            ),
+            Value::Boolean(true),
+        ),
+        (
+            r#"{ "schema": { "type": "int64" }, "payload": 4398046511104 }"#,
+            Some(Schema::builder(SchemaType::Int64).build()),
+            Value::Int64(4_398_046_511_104),
+        ),
+        (
+            r#"{ "schema": { "type": "float" }, "payload": 12.34 }"#,
+            Some(Schema::builder(SchemaType::Float32).build()),
+            Value::Float32(12.34),
+        ),
+        (
+            r#"{ "schema": { "type": "bytes", "name": "org.apache.kafka.connect.data.Decimal", "version": 1, "parameters": { "scale": "4" } }, "payload": 1.5600 }"#,
+            Some(logical::decimal(4).build()),
+            Value::Bytes(logical::encode_decimal(15_600)),
+        ),
+        (
+            r#"{ "schema": { "type": "bytes", "name": "org.apache.kafka.connect.data.Decimal", "version": 1, "parameters": { "scale": "17" } }, "payload": 1.23456789123456789 }"#,
+            Some(logical::decimal(17).build()),
+            Value::Bytes(logical::encode_decimal(123_456_789_123_456_789)),
+        ),
+        (
+            r#"{ "schema": { "type": "bytes", "name": "org.apache.kafka.connect.data.Decimal", "version": 1, "default": "AJw=", "parameters": { "scale": "2" } }, "payload": null }"#,
+            Some(
+                logical::decimal(2)
+                    .default_value(Value::Bytes(logical::encode_decimal(156)))
+                    .build(),
+            ),
+            Value::Bytes(logical::encode_decimal(156)),
+        ),
+        (
+            r#"{ "schema": { "type": "int64", "name": "org.apache.kafka.connect.data.Timestamp", "version": 1,  "optional": true, "default": 42 }, "payload": null }"#,
+            Some(
+                logical::timestamp()
+                    .optional()
+                    .default_value(Value::Int64(42))
+                    .build(),
+            ),
+            Value::Int64(42),
+        ),
+        (r#"{ "schema": null, "payload": null }"#, None, Value::Null),
+        (
+            r#"{ "schema": null, "payload": [1, "2", 3] }"#,
+            None,
+            Value::Array(vec![Value::Int64(1), "2".into(), Value::Int64(3)]),
+        ),
+        (
+            r#"{ "schema": null, "payload": 12.24 }"#,
+            None,
+            Value::Float64(12.24),
+        ),
+    ];
+    for (json, schema, value) in cases {
+        let sv = read(&c, json).unwrap();
+        assert_eq!(sv.schema.as_deref(), schema.as_ref(), "{json}");
+        assert_eq!(sv.value, value, "{json}");
+    }
+    let optional_field = r#"{ "schema": { "type": "struct", "fields": [{ "field":"optional", "type": "string", "optional": true }, {  "field": "required", "type": "string" }] }, "payload": { "required": "required" } }"#;
+    let Value::Struct(s) = read(&c, optional_field).unwrap().value else {
+        panic!("not a struct")
+    };
+    assert_eq!(s.get("optional"), Some(&Value::Null));
+    assert_eq!(s.get("required"), Some(&Value::from("required")));
+    let schemaless = JsonConverter::with_schemas(false);
+    assert_eq!(
+        read(&schemaless, "true").unwrap().value,
+        Value::Boolean(true)
+    );
+    assert_eq!(read(&schemaless, "").unwrap(), SchemaAndValue::null());
+}
+
+/// Kafka's `mismatchSchemaJson` and `nullSchemaAndArrayToJson`.
+#[test]
+fn kafkas_converter_test_cases_write_the_same() {
+    let c = schemas_on();
+    let double = Schema::primitive(SchemaType::Float64);
+    assert!(matches!(
+        c.to_bytes("t", Some(&double), &true.into()),
+        Err(ConnectError::Data(_))
+    ));
+    let mixed = Value::Array(vec![Value::Int32(1), "string".into(), true.into()]);
+    assert_eq!(
+        text(&c, None, &mixed),
+        r#"{"schema":null,"payload":[1,"string",true]}"#
+    );
+    let metadata = Schema::builder(SchemaType::Boolean)
+        .name("bool")
+        .version(3)
+        .doc("the documentation")
+        .parameter("foo", "bar")
+        .build();
+    assert_eq!(
+        text(&c, Some(&metadata), &true.into()),
+        r#"{"schema":{"type":"boolean","optional":false,"name":"bool","version":3,"doc":"the documentation","parameters":{"foo":"bar"}},"payload":true}"#
+    );
+    let with_default = Schema::builder(SchemaType::Boolean)
+        .default_value(true.into())
+        .build();
+    assert_eq!(
+        text(&c, Some(&with_default), &true.into()),
+        r#"{"schema":{"type":"boolean","optional":false,"default":true},"payload":true}"#
+    );
+}
