@@ -1,6 +1,6 @@
 //! ExtractField: replaces a struct or map with one of its fields. `field.syntax.version=V2`
-//! reads `field` as a dotted path into nested structs and maps (`a.b.c`); V1 (the default)
-//! takes it as one name.
+//! reads `field` as a dotted path into nested structs and maps (`a.b.c`, with a name that
+//! holds dots in backticks: `` `a.b`.c ``); V1 (the default) takes it as one name.
 
 use crate::config::{ConfigDef, ConfigMap, ConfigType, Importance, Validator};
 use crate::data::{SchemaRef, Value};
@@ -17,6 +17,68 @@ const PURPOSE: &str = "field extraction";
 pub(crate) struct ExtractField {
     part: Part,
     path: Vec<String>,
+}
+
+/// Splits a V2 field path (KIP-821) into its steps: names separated by dots; a step that
+/// starts with a backtick runs to a backtick followed by a dot or the end, and a backslash
+/// before such a backtick keeps it in the name. A trailing dot adds an empty step.
+pub(crate) fn v2_path(path: &str) -> Result<Vec<String>> {
+    let chars: Vec<char> = path.chars().collect();
+    let incomplete = |at: usize| {
+        ConnectError::Config(format!(
+            "Incomplete backtick pair in path: [{path}], consider adding a backslash before backtick at position {at} to escape it"
+        ))
+    };
+    let mut steps = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != '`' {
+            let end = chars[i..].iter().position(|&c| c == '.').map(|p| i + p);
+            let stop = end.unwrap_or(chars.len());
+            steps.push(chars[i..stop].iter().collect());
+            i = stop + 1;
+            continue;
+        }
+        let opened = i;
+        let mut name = String::new();
+        let mut j = i + 1;
+        loop {
+            let close = chars[j.min(chars.len())..]
+                .iter()
+                .position(|&c| c == '`')
+                .map(|p| j + p)
+                .ok_or_else(|| incomplete(opened))?;
+            let escaped = close > 0 && chars[close - 1] == '\\';
+            if close + 1 >= chars.len() {
+                if escaped {
+                    return Err(incomplete(opened));
+                }
+                name.extend(&chars[j..close]);
+                steps.push(name);
+                i = close + 1;
+                break;
+            }
+            if chars[close + 1] != '.' {
+                name.extend(&chars[j..=close]);
+                j = close + 1;
+                continue;
+            }
+            if escaped {
+                name.extend(&chars[j..close - 1]);
+                name.push('`');
+                j = close + 1;
+                continue;
+            }
+            name.extend(&chars[j..close]);
+            steps.push(name);
+            i = close + 2;
+            break;
+        }
+    }
+    if path.ends_with('.') {
+        steps.push(String::new());
+    }
+    Ok(steps)
 }
 
 impl ExtractField {
@@ -36,11 +98,7 @@ impl ExtractField {
         let v2 = parsed
             .get("field.syntax.version")
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("V2"));
-        let path = if v2 {
-            field.split('.').map(str::to_owned).collect()
-        } else {
-            vec![field]
-        };
+        let path = if v2 { v2_path(&field)? } else { vec![field] };
         Ok(Self { part, path })
     }
 
@@ -125,6 +183,18 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("Unknown field"));
+    }
+
+    #[test]
+    fn v2_paths_split_on_dots_outside_backticks() {
+        let steps = |p: &str| v2_path(p).unwrap();
+        assert_eq!(steps("a.b.c"), vec!["a", "b", "c"]);
+        assert_eq!(steps("`a.b`.c"), vec!["a.b", "c"]);
+        assert_eq!(steps("a.`b.c`"), vec!["a", "b.c"]);
+        assert_eq!(steps("`a`b`.c"), vec!["a`b", "c"]);
+        assert_eq!(steps("`a\\`.b`.c"), vec!["a`.b", "c"]);
+        assert_eq!(steps("a."), vec!["a", ""]);
+        assert!(v2_path("`a.b").is_err());
     }
 
     #[test]
