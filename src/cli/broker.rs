@@ -31,6 +31,9 @@ pub struct BrokerArgs {
     /// Any further broker setting as a `server.properties` key, e.g. `-o num.partitions=4`.
     #[arg(short = 'o', long = "override", value_name = "KEY=VALUE")]
     overrides: Vec<String>,
+    /// Also serve a schema registry here (or set `schema.registry.listeners`), storing its state in this broker.
+    #[arg(long, value_name = "HOST:PORT")]
+    schema_registry_listen: Option<SocketAddr>,
 }
 
 /// Runs the broker until Ctrl-C or SIGTERM, then shuts down gracefully.
@@ -54,6 +57,8 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
         flags.push(("advertised.listeners".into(), a.clone()));
     }
     settings.extend(flags);
+    let registry_listen =
+        super::schema_registry::listen_address(args.schema_registry_listen, &mut settings)?;
     config
         .apply_properties(settings.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .with_context(|| match &args.config {
@@ -67,8 +72,17 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
         config.data_dir = dir;
     }
     let broker = Broker::start(config).await?;
+    let registry = match registry_listen {
+        Some(listen) => Some(
+            super::schema_registry::start_beside_broker(broker.bootstrap_servers(), listen).await?,
+        ),
+        None => None,
+    };
     wait_for_signal().await;
     tracing::info!("shutting down");
+    if let Some(registry) = registry {
+        registry.shutdown().await;
+    }
     broker.shutdown().await;
     Ok(())
 }

@@ -20,6 +20,8 @@ pub mod consume;
 pub mod groups;
 pub mod perf;
 pub mod produce;
+pub mod schema_registry;
+pub mod schemas;
 pub mod streams;
 pub mod topics;
 
@@ -53,6 +55,10 @@ pub enum Command {
     /// Run Kafka Connect workers (standalone or distributed) with Kafka's config files
     #[command(subcommand)]
     Connect(connect::ConnectCommand),
+    /// Register, list, show, check and delete schemas on a schema registry
+    Schemas(schemas::SchemasArgs),
+    /// Run a Confluent-compatible schema registry against any Kafka cluster
+    SchemaRegistry(schema_registry::SchemaRegistryArgs),
     /// Benchmark a cluster (produce, consume, end-to-end latency) and this machine
     Perf(perf::PerfArgs),
 }
@@ -70,6 +76,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Groups(command) => groups::run(command).await,
         Command::Streams(command) => streams::run(command, shutdown_on_signal()).await,
         Command::Connect(command) => connect::run(command, shutdown_on_signal()).await,
+        Command::Schemas(args) => schemas::run(args).await,
+        Command::SchemaRegistry(args) => schema_registry::run(args, shutdown_on_signal())
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Perf(args) => perf::run(args, shutdown_on_signal()).await,
     }
 }
