@@ -76,21 +76,38 @@ impl Flatten {
         Ok(())
     }
 
+    /// Adds the flattened fields of `schema` to `builder`: a field is optional when it or
+    /// an enclosing struct is, and takes its own default or else the enclosing struct
+    /// default's value for it (as Kafka's Flatten).
     fn flatten_schema(
         &self,
         schema: &Schema,
         prefix: &str,
         optional: bool,
+        parent_default: Option<&Value>,
         mut builder: SchemaBuilder,
     ) -> SchemaBuilder {
         for field in &schema.fields {
             let name = self.name(prefix, &field.name);
             let field_optional = optional || field.schema.optional;
+            let default = field.schema.default.clone().or_else(|| {
+                parent_default
+                    .and_then(|d| d.get_field(&field.name))
+                    .filter(|v| !v.is_null())
+                    .cloned()
+            });
             if field.schema.schema_type == SchemaType::Struct {
-                builder = self.flatten_schema(&field.schema, &name, field_optional, builder);
+                builder = self.flatten_schema(
+                    &field.schema,
+                    &name,
+                    field_optional,
+                    default.as_ref(),
+                    builder,
+                );
             } else {
                 let mut copy = (*field.schema).clone();
                 copy.optional = field_optional;
+                copy.default = default;
                 builder = builder.field(name, Arc::new(copy));
             }
         }
@@ -130,7 +147,8 @@ impl Transform for Flatten {
                     build_struct_schema(self.flatten_schema(
                         &schema,
                         "",
-                        false,
+                        schema.optional,
+                        schema.default.as_ref(),
                         struct_like(&schema),
                     ))
                 })?;
@@ -208,6 +226,52 @@ mod tests {
         r.value_schema = Some(schema);
         let out = t.apply(r).unwrap().unwrap();
         assert_eq!(out.value.get_field("address_city"), Some(&Value::Null));
+    }
+
+    #[test]
+    fn defaults_come_from_the_enclosing_struct_and_optional_spreads_down() {
+        let address = Schema::struct_builder()
+            .field("city", Schema::string())
+            .field("zip", Schema::primitive(SchemaType::Int32))
+            .build_ref();
+        let fallback = Struct::new(address.clone())
+            .unwrap()
+            .with("city", "Nowhere")
+            .unwrap()
+            .with("zip", 0)
+            .unwrap();
+        let with_default = Schema::struct_builder()
+            .field("city", Schema::string())
+            .field("zip", Schema::primitive(SchemaType::Int32))
+            .optional()
+            .default_value(Value::Struct(fallback))
+            .build_ref();
+        let schema = Schema::struct_builder()
+            .field("address", with_default)
+            .optional()
+            .field("id", Schema::primitive(SchemaType::Int64))
+            .build_ref();
+        let value = Struct::new(schema.clone())
+            .unwrap()
+            .with("id", 3i64)
+            .unwrap();
+        let mut r = ConnectRecord::new("t", Value::Struct(value));
+        r.value_schema = Some(schema);
+        let out = Flatten::new(&config(&[]), Part::Value)
+            .unwrap()
+            .apply(r)
+            .unwrap()
+            .unwrap();
+        let s = out.value_schema.unwrap();
+        let city = &s.field("address.city").unwrap().schema;
+        assert_eq!(city.default, Some(Value::from("Nowhere")));
+        assert!(city.optional);
+        assert!(
+            s.field("id").unwrap().schema.optional,
+            "the top-level struct is optional"
+        );
+        assert_eq!(out.value.get_field("address.city"), Some(&Value::Null));
+        assert_eq!(out.value.get_field("id"), Some(&Value::Int64(3)));
     }
 
     #[test]
