@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use fjord_connect::config::from_properties;
+use fjord_connect::runtime::distributed::DistributedWorker;
 use fjord_connect::runtime::launch::{load_connector_file, StandaloneWorker};
 use fjord_core::config::Properties;
 use tokio_util::sync::CancellationToken;
@@ -21,6 +22,15 @@ use tokio_util::sync::CancellationToken;
 pub enum ConnectCommand {
     /// Run a standalone worker with connectors from config files
     Standalone(StandaloneArgs),
+    /// Run a distributed worker: joins the Connect cluster of its group.id; manage connectors through the REST API
+    Distributed(DistributedArgs),
+}
+
+/// `fjord connect distributed`.
+#[derive(clap::Args, Debug)]
+pub struct DistributedArgs {
+    /// The worker's config (Kafka's connect-distributed.properties keys)
+    pub worker: PathBuf,
 }
 
 /// `fjord connect standalone`.
@@ -39,13 +49,33 @@ pub struct StandaloneArgs {
 pub async fn run(command: ConnectCommand, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
     match command {
         ConnectCommand::Standalone(args) => standalone(args, shutdown).await,
+        ConnectCommand::Distributed(args) => distributed(args, shutdown).await,
     }
 }
 
-async fn standalone(args: StandaloneArgs, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
-    let worker = from_properties(
-        &Properties::from_path(&args.worker).with_context(|| format!("worker config {}", args.worker.display()))?,
+fn worker_properties(path: &std::path::Path) -> anyhow::Result<fjord_connect::config::ConfigMap> {
+    let properties =
+        Properties::from_path(path).with_context(|| format!("worker config {}", path.display()))?;
+    Ok(from_properties(&properties))
+}
+
+async fn distributed(
+    args: DistributedArgs,
+    shutdown: CancellationToken,
+) -> anyhow::Result<ExitCode> {
+    let worker = DistributedWorker::start(worker_properties(&args.worker)?).await?;
+    eprintln!(
+        "connect distributed worker running; REST API on {}",
+        worker.rest_url()
     );
+    shutdown.cancelled().await;
+    eprintln!("stopping: leaving the group, tasks commit their offsets");
+    worker.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn standalone(args: StandaloneArgs, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
+    let worker = worker_properties(&args.worker)?;
     let mut connectors = Vec::new();
     for path in &args.connectors {
         connectors.push(load_connector_file(path)?);

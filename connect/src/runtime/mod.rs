@@ -2,7 +2,9 @@
 //! producers and consumers, offsets), standalone or distributed.
 
 pub mod connector_config;
+pub mod distributed;
 pub mod errors;
+pub mod launch;
 pub mod offsets;
 pub mod offsets_api;
 pub mod sink;
@@ -12,4 +14,3 @@ pub mod status;
 pub mod task;
 pub mod worker;
 pub mod worker_config;
-pub mod launch;

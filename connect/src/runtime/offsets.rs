@@ -221,7 +221,10 @@ mod tests {
         );
         let text = std::fs::read_to_string(&path).unwrap();
         // Kafka's key format, as a JSON string key of the file's object.
-        assert!(text.contains(r#""[\"other\",{\"filename\":\"a.txt\"}]""#), "{text}");
+        assert!(
+            text.contains(r#""[\"other\",{\"filename\":\"a.txt\"}]""#),
+            "{text}"
+        );
     }
 
     #[test]

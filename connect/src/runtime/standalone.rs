@@ -44,7 +44,8 @@ pub fn herder_error(e: ConnectError) -> HerderError {
     }
 }
 
-fn not_found(name: &str) -> HerderError {
+/// Kafka's 404 for a connector.
+pub fn not_found(name: &str) -> HerderError {
     HerderError::NotFound(format!("Connector {name} not found"))
 }
 
