@@ -61,6 +61,8 @@ pub(super) struct FileFollower {
     pending: Vec<u8>,
     /// Complete lines not yet taken.
     ready: VecDeque<Line>,
+    /// The read buffer, kept across calls (an idle task reads ten times a second).
+    buf: Vec<u8>,
 }
 
 #[cfg(unix)]
@@ -85,6 +87,7 @@ impl FileFollower {
             position: 0,
             pending: Vec::new(),
             ready: VecDeque::new(),
+            buf: Vec::new(),
         }
     }
 
@@ -163,19 +166,19 @@ impl FileFollower {
             self.resume_from = None;
         }
         self.check_truncated()?;
-        let mut buf = vec![0u8; CHUNK];
+        self.buf.resize(CHUNK, 0);
         while self.ready.len() < max {
             let Some(open) = self.open.as_mut() else {
                 return Ok(());
             };
-            let n = match open.file.read(&mut buf) {
+            let n = match open.file.read(&mut self.buf) {
                 Ok(n) => n,
                 Err(err) if err.kind() == ErrorKind::Interrupted => continue,
                 Err(err) => return Err(self.failed("read", err)),
             };
             if n > 0 {
                 open.read_pos += n as u64;
-                self.pending.extend_from_slice(&buf[..n]);
+                self.pending.extend_from_slice(&self.buf[..n]);
                 self.split_lines();
                 continue;
             }
