@@ -17,6 +17,12 @@ which="${1:-current}"
 requirements_current=(
     "kafka-python==3.0.12"
     "confluent-kafka==2.16.1"
+    # confluent-kafka's SchemaRegistryClient and AvroSerializer (tests/registry_python.rs)
+    "fastavro==1.13.1"
+    "httpx==0.28.1"
+    "attrs==26.1.0"
+    "cachetools==8.0.2"
+    "authlib==1.9.10"
 )
 # kafka-python 2.0.2 is still the most pinned release; confluent-kafka 2.3 bundles
 # librdkafka 2.3 (both have cp311 wheels or are pure Python).

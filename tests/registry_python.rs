@@ -1,0 +1,143 @@
+//! Python confluent-kafka's `SchemaRegistryClient`, `AvroSerializer` and
+//! `AvroDeserializer` (from PyPI, pinned in `scripts/python-env.sh`) against
+//! Fjord's registry on an embedded broker: the client's calls, and Avro
+//! records produced and consumed in Confluent's wire format.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::python::{python, repo_root};
+use common::*;
+use fjord_registry::{Registry, RegistryConfig};
+use rdkafka::Message;
+use serde_json::{json, Value};
+
+async fn run(mode: &str, bootstrap: &str, registry: &str, topic: &str, count: usize) -> String {
+    let python = python().await;
+    let child = tokio::process::Command::new(&python)
+        .arg(repo_root().join("tests/python/registry_avro.py"))
+        .arg(mode)
+        .env("BOOTSTRAP", bootstrap)
+        .env("REGISTRY_URL", registry)
+        .env("TOPIC", topic)
+        .env("COUNT", count.to_string())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
+        .await
+        .expect("the Python program finishes")
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "registry_avro.py {mode} failed\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+async fn registry(bootstrap: &str) -> Registry {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    Registry::start(RegistryConfig::new(bootstrap), listener)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_registry_client_calls() {
+    let broker = broker().await;
+    let registry = registry(&broker.bootstrap_servers()).await;
+    let out = run(
+        "client",
+        &broker.bootstrap_servers(),
+        registry.url(),
+        "sales",
+        0,
+    )
+    .await;
+    let seen: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(seen["id"], seen["again"], "{seen}");
+    assert_eq!(seen["schema_by_id"], "sale");
+    assert_eq!(seen["lookup_version"], 1);
+    assert_eq!(seen["compatible_v2"], true);
+    assert_eq!(seen["compatible_bad"], false);
+    assert_eq!(seen["bad_register"], 409);
+    assert_eq!(seen["versions"], json!([1, 2]));
+    assert_eq!(seen["latest"], json!([2, seen["v2_id"]]));
+    assert_eq!(seen["set_level"]["compatibility"], "FULL", "{seen}");
+    assert_eq!(seen["level"], "FULL");
+    assert_eq!(seen["subjects"], json!(["sales-client"]));
+    assert_eq!(seen["missing_version"], 40402);
+    assert_eq!(seen["deleted"], json!([1, 2]));
+    assert_eq!(seen["after_delete"], json!([]));
+    registry.shutdown().await;
+    broker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn avro_serializer_and_deserializer_round_trip() {
+    let broker = broker().await;
+    let bs = broker.bootstrap_servers();
+    let registry = registry(&bs).await;
+    let topic = unique("avro-sales");
+    create_topic(&bs, &topic, 1, &[]).await;
+    let count = 50;
+    let produced: Value = serde_json::from_str(
+        run("produce", &bs, registry.url(), &topic, count)
+            .await
+            .trim(),
+    )
+    .unwrap();
+    let id = produced["id"].as_i64().unwrap();
+
+    // Registered once under TopicNameStrategy.
+    let http = reqwest::Client::new();
+    let subjects: Value = http
+        .get(format!("{}/subjects", registry.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(subjects, json!([format!("{topic}-value")]));
+
+    // Confluent's wire format: magic byte 0, the 4-byte big-endian id, then Avro.
+    let records = tokio::task::spawn_blocking({
+        let (bs, topic) = (bs.clone(), topic.clone());
+        move || consume(&bs, &topic, &[0], rdkafka::Offset::Beginning, count)
+    })
+    .await
+    .unwrap();
+    assert_eq!(records.len(), count);
+    for record in &records {
+        let value = record.payload().unwrap();
+        assert_eq!(value[0], 0, "magic byte");
+        assert_eq!(
+            i64::from(i32::from_be_bytes(value[1..5].try_into().unwrap())),
+            id
+        );
+    }
+
+    let lines = run("consume", &bs, registry.url(), &topic, count).await;
+    let sales: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(sales.len(), count);
+    assert_eq!(
+        sales[3],
+        json!({"item": "item-3", "quantity": 3, "price": 4.5, "note": null})
+    );
+    assert_eq!(sales[4]["note"], "note 4");
+    registry.shutdown().await;
+    broker.shutdown().await;
+}
