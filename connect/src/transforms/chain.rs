@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::config::{split_list, with_prefix, ConfigMap, ConfigValue};
+use crate::config::{split_list, with_prefix, ConfigDef, ConfigMap, ConfigValue};
 use crate::error::{ConnectError, Result};
 use crate::record::ConnectRecord;
 
@@ -184,31 +184,14 @@ pub fn validate(config: &ConfigMap) -> Vec<ConfigValue> {
     for alias in &transform_aliases {
         let prefix = format!("transforms.{alias}.");
         let sub = with_prefix(config, &prefix);
-        let plugin = find_transform(sub.get("type").map(String::as_str).unwrap_or_default());
-        let (def, create_error) = match &plugin {
-            Some(p) => {
-                let def = (p.config_def)();
-                let keys_ok = def.validate(&sub).iter().all(|v| v.errors.is_empty());
-                let error = if keys_ok {
-                    (p.create)(&sub).err()
-                } else {
-                    None
-                };
-                (Some(def), error)
-            }
-            None => (None, None),
+        let class = sub.get("type").map(String::as_str).unwrap_or_default();
+        let checked = find_transform(class)
+            .map(|p| check_plugin(&sub, (p.config_def)(), |c| (p.create)(c).map(drop)));
+        let kind = Kind {
+            name: "Transformation",
+            other_kind: find_predicate(class).is_some(),
         };
-        values.push(type_value(
-            &prefix,
-            &sub,
-            plugin.is_some(),
-            find_predicate(sub.get("type").map(String::as_str).unwrap_or_default()).is_some(),
-            "Transformation",
-            create_error,
-        ));
-        if let Some(def) = def {
-            values.extend(prefixed(def.validate(&sub), &prefix));
-        }
+        values.extend(alias_values(&prefix, &sub, checked, kind));
         values.push(predicate_value(&prefix, &sub, &predicate_aliases));
         values.push(negate_value(&prefix, &sub));
     }
@@ -216,32 +199,68 @@ pub fn validate(config: &ConfigMap) -> Vec<ConfigValue> {
     for alias in &predicate_aliases {
         let prefix = format!("predicates.{alias}.");
         let sub = with_prefix(config, &prefix);
-        let plugin = find_predicate(sub.get("type").map(String::as_str).unwrap_or_default());
-        let (def, create_error) = match &plugin {
-            Some(p) => {
-                let def = (p.config_def)();
-                let keys_ok = def.validate(&sub).iter().all(|v| v.errors.is_empty());
-                let error = if keys_ok {
-                    (p.create)(&sub).err()
-                } else {
-                    None
-                };
-                (Some(def), error)
-            }
-            None => (None, None),
+        let class = sub.get("type").map(String::as_str).unwrap_or_default();
+        let checked = find_predicate(class)
+            .map(|p| check_plugin(&sub, (p.config_def)(), |c| (p.create)(c).map(drop)));
+        let kind = Kind {
+            name: "Predicate",
+            other_kind: find_transform(class).is_some(),
         };
-        values.push(type_value(
-            &prefix,
-            &sub,
-            plugin.is_some(),
-            find_transform(sub.get("type").map(String::as_str).unwrap_or_default()).is_some(),
-            "Predicate",
-            create_error,
-        ));
-        if let Some(def) = def {
-            values.extend(prefixed(def.validate(&sub), &prefix));
-        }
+        values.extend(alias_values(&prefix, &sub, checked, kind));
     }
+    values
+}
+
+/// A plugin's keys checked against one alias's config.
+struct Checked {
+    /// Each declared key's value and errors (names without the prefix).
+    keys: Vec<ConfigValue>,
+    /// What creating the plugin said, when every key was valid (checks across keys).
+    create_error: Option<ConnectError>,
+}
+
+/// What an alias's `type` should name.
+struct Kind {
+    /// Kafka's interface name: "Transformation" or "Predicate".
+    name: &'static str,
+    /// Whether the class is a plugin of the other kind.
+    other_kind: bool,
+}
+
+fn check_plugin(
+    sub: &ConfigMap,
+    def: ConfigDef,
+    create: impl FnOnce(&ConfigMap) -> Result<()>,
+) -> Checked {
+    let keys = def.validate(sub);
+    let create_error = if keys.iter().all(|v| v.errors.is_empty()) {
+        create(sub).err()
+    } else {
+        None
+    };
+    Checked { keys, create_error }
+}
+
+/// The `type` value of an alias and, for a known class, its declared keys.
+fn alias_values(
+    prefix: &str,
+    sub: &ConfigMap,
+    checked: Option<Checked>,
+    kind: Kind,
+) -> Vec<ConfigValue> {
+    let (found, create_error, keys) = match checked {
+        Some(c) => (true, c.create_error, c.keys),
+        None => (false, None, Vec::new()),
+    };
+    let mut values = vec![type_value(
+        prefix,
+        sub,
+        found,
+        kind.other_kind,
+        kind.name,
+        create_error,
+    )];
+    values.extend(prefixed(keys, prefix));
     values
 }
 
