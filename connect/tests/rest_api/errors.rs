@@ -12,6 +12,12 @@ async fn errors_are_kafkas_json_bodies() {
     append(&input, &["e"]);
     connect.create("e", source_config(&input, "errs")).await;
 
+    let health = connect.call(Method::GET, "/health", None).await;
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(health.body["status"], "healthy");
+    let listed = connect.call(Method::GET, "/connectors/", None).await;
+    assert_eq!((listed.status, listed.body), (StatusCode::OK, json!(["e"])));
+
     let reply = connect.call(Method::GET, "/no/such/path", None).await;
     assert_eq!(
         reply.body,
