@@ -22,6 +22,7 @@ pub use json::{DecimalFormat, JsonConverter};
 pub use number::{NumberConverter, NumberKind};
 pub use simple_header::SimpleHeaderConverter;
 pub use string::StringConverter;
+pub(crate) use values_text::parse_string;
 
 use crate::config::ConfigMap;
 use crate::data::{Schema, SchemaAndValue, Value};

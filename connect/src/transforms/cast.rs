@@ -18,6 +18,7 @@ use super::part::{
     struct_like, Part, SchemaCache,
 };
 use super::Transform;
+use crate::converters::java_text::{double_to_string, float_to_string};
 
 const PURPOSE: &str = "cast types";
 
@@ -69,19 +70,6 @@ pub(crate) struct Cast {
     part: Part,
     spec: Spec,
     schemas: SchemaCache,
-}
-
-/// Java's `Double.toString` for the common cases: a whole number keeps a `.0`.
-fn java_float(value: f64) -> String {
-    if value.is_finite() && value.fract() == 0.0 && value.abs() < 1e7 {
-        format!("{value:.1}")
-    } else if value.is_nan() {
-        "NaN".to_owned()
-    } else if value.is_infinite() {
-        if value > 0.0 { "Infinity" } else { "-Infinity" }.to_owned()
-    } else {
-        value.to_string()
-    }
 }
 
 /// The numeric view of a value for casting: an integer, a float, or neither.
@@ -158,8 +146,8 @@ fn cast_value(value: &Value, schema: Option<&Schema>, target: SchemaType) -> Res
         return Ok(Value::String(match value {
             Value::String(s) => s.clone(),
             Value::Boolean(b) => b.to_string(),
-            Value::Float32(f) => java_float(f64::from(*f)),
-            Value::Float64(f) => java_float(*f),
+            Value::Float32(f) => float_to_string(*f),
+            Value::Float64(f) => double_to_string(*f),
             Value::Bytes(bytes) => base64::engine::general_purpose::STANDARD.encode(bytes),
             other => match other.as_i64() {
                 Some(i) => i.to_string(),
@@ -418,6 +406,21 @@ mod tests {
         let out = cast("int64").apply(r).unwrap().unwrap();
         assert_eq!(out.value_schema.unwrap().name, None);
         assert_eq!(out.value, Value::Int64(86_400_000));
+    }
+
+    #[test]
+    fn floats_become_text_as_java_writes_them() {
+        let text = |v: Value| {
+            cast("string")
+                .apply(ConnectRecord::new("t", v))
+                .unwrap()
+                .unwrap()
+                .value
+        };
+        assert_eq!(text(Value::Float64(1e10)), Value::from("1.0E10"));
+        assert_eq!(text(Value::Float64(0.5)), Value::from("0.5"));
+        assert_eq!(text(Value::Float32(2.0)), Value::from("2.0"));
+        assert_eq!(text(Value::Boolean(false)), Value::from("false"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! `Values.parseString` types it) and DropHeaders (removes headers by name).
 
 use crate::config::{ConfigDef, ConfigMap, ConfigType, Importance, Validator};
-use crate::data::{Schema, SchemaRef, SchemaType, Value};
+use crate::data::{SchemaRef, Value};
 use crate::error::{ConnectError, Result};
 use crate::record::{ConnectRecord, Header};
 
@@ -12,6 +12,7 @@ use super::part::{
     struct_like, Part,
 };
 use super::Transform;
+use crate::converters::parse_string;
 
 /// Kafka's `HeaderFrom$Key` / `HeaderFrom$Value`.
 #[derive(Debug)]
@@ -129,46 +130,8 @@ impl Transform for HeaderFrom {
 #[derive(Debug)]
 pub(crate) struct InsertHeader {
     header: String,
-    schema: SchemaRef,
+    schema: Option<SchemaRef>,
     value: Value,
-}
-
-/// Types a literal as Kafka's `Values.parseString` does for scalars: booleans, the smallest
-/// integer type that holds it, float32 for decimals, and otherwise a string.
-pub(crate) fn parse_literal(literal: &str) -> (SchemaRef, Value) {
-    let text = literal.trim();
-    if text.eq_ignore_ascii_case("true") || text.eq_ignore_ascii_case("false") {
-        return (
-            Schema::primitive(SchemaType::Boolean),
-            Value::Boolean(text.eq_ignore_ascii_case("true")),
-        );
-    }
-    if let Ok(n) = text.parse::<i64>() {
-        return if let Ok(v) = i8::try_from(n) {
-            (Schema::primitive(SchemaType::Int8), Value::Int8(v))
-        } else if let Ok(v) = i16::try_from(n) {
-            (Schema::primitive(SchemaType::Int16), Value::Int16(v))
-        } else if let Ok(v) = i32::try_from(n) {
-            (Schema::primitive(SchemaType::Int32), Value::Int32(v))
-        } else {
-            (Schema::primitive(SchemaType::Int64), Value::Int64(n))
-        };
-    }
-    let numeric = !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
-    if numeric {
-        if let Ok(f) = text.parse::<f32>() {
-            if f.is_finite() {
-                return (Schema::primitive(SchemaType::Float32), Value::Float32(f));
-            }
-        }
-        if let Ok(f) = text.parse::<f64>() {
-            return (Schema::primitive(SchemaType::Float64), Value::Float64(f));
-        }
-    }
-    (Schema::string(), Value::String(literal.to_owned()))
 }
 
 impl InsertHeader {
@@ -193,11 +156,13 @@ impl InsertHeader {
     /// From its config.
     pub(crate) fn new(config: &ConfigMap) -> Result<Self> {
         let parsed = Self::config_def().parse(config)?;
-        let (schema, value) = parse_literal(parsed.get("value.literal").unwrap_or_default());
+        // Kafka types the literal with `Values.parseString`: booleans, the smallest integer
+        // type, floats, arrays and maps in its syntax, ISO dates; anything else a string.
+        let literal = parse_string(parsed.get("value.literal").unwrap_or_default());
         Ok(Self {
             header: parsed.get("header").unwrap_or_default().to_owned(),
-            schema,
-            value,
+            schema: literal.schema,
+            value: literal.value,
         })
     }
 }
@@ -206,7 +171,7 @@ impl Transform for InsertHeader {
     fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
         record.headers.push(Header {
             key: self.header.clone(),
-            schema: Some(self.schema.clone()),
+            schema: self.schema.clone(),
             value: self.value.clone(),
         });
         Ok(Some(record))
@@ -251,7 +216,7 @@ impl Transform for DropHeaders {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::Struct;
+    use crate::data::{Schema, SchemaType, Struct};
     use crate::transforms::part::testkit::{config, map};
 
     fn header(key: &str, value: Value) -> Header {
@@ -341,10 +306,21 @@ mod tests {
             .unwrap();
         let h = out.header("n").unwrap();
         assert_eq!(h.value, Value::Int8(42));
-        assert_eq!(parse_literal("1.5").1, Value::Float32(1.5));
-        assert_eq!(parse_literal("70000").1, Value::Int32(70000));
-        assert_eq!(parse_literal("TRUE").1, Value::Boolean(true));
-        assert_eq!(parse_literal("hello world").1, Value::from("hello world"));
+        assert_eq!(h.schema.as_ref().unwrap().schema_type, SchemaType::Int8);
+        let literal = |text: &str| {
+            let t =
+                InsertHeader::new(&config(&[("header", "h"), ("value.literal", text)])).unwrap();
+            t.apply(ConnectRecord::new("t", Value::Null))
+                .unwrap()
+                .unwrap()
+                .headers[0]
+                .value
+                .clone()
+        };
+        assert_eq!(literal("1.5"), Value::Float32(1.5));
+        assert_eq!(literal("70000"), Value::Int32(70000));
+        assert_eq!(literal("true"), Value::Boolean(true));
+        assert_eq!(literal("hello world"), Value::from("hello world"));
 
         let mut r = ConnectRecord::new("t", Value::Null);
         r.headers = vec![
