@@ -329,3 +329,53 @@ fn plugin_classes_lists_transforms_and_predicates() {
         );
     }
 }
+
+#[test]
+fn kafkas_documented_examples_work_unchanged() {
+    // From Kafka's Connect docs ("Transformations" and "Predicates").
+    let c = chain(&[
+        ("transforms", "MakeMap, InsertSource"),
+        (
+            "transforms.MakeMap.type",
+            "org.apache.kafka.connect.transforms.HoistField$Value",
+        ),
+        ("transforms.MakeMap.field", "line"),
+        (
+            "transforms.InsertSource.type",
+            "org.apache.kafka.connect.transforms.InsertField$Value",
+        ),
+        ("transforms.InsertSource.static.field", "data_source"),
+        ("transforms.InsertSource.static.value", "test-file-source"),
+    ]);
+    let out = c
+        .apply(record("connect-test", Value::from("foo")))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        out.value,
+        map(vec![
+            ("line", Value::from("foo")),
+            ("data_source", Value::from("test-file-source"))
+        ])
+    );
+
+    let c = chain(&[
+        ("transforms", "Filter"),
+        (
+            "transforms.Filter.type",
+            "org.apache.kafka.connect.transforms.Filter",
+        ),
+        ("transforms.Filter.predicate", "IsFoo"),
+        ("predicates", "IsFoo"),
+        (
+            "predicates.IsFoo.type",
+            "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
+        ),
+        ("predicates.IsFoo.pattern", "foo"),
+    ]);
+    assert_eq!(c.apply(record("foo", Value::from("x"))).unwrap(), None);
+    assert!(c
+        .apply(record("foobar", Value::from("x")))
+        .unwrap()
+        .is_some());
+}
