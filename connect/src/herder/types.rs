@@ -70,7 +70,8 @@ pub enum State {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum TargetState {
-    /// Running.
+    /// Running (KIP-980's `initial_state` calls it `RUNNING`).
+    #[serde(alias = "RUNNING")]
     Started,
     /// Paused.
     Paused,
