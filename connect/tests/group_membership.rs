@@ -16,6 +16,9 @@ use tokio_util::sync::CancellationToken;
 
 const DEADLINE: Duration = Duration::from_secs(40);
 const SESSION: Duration = Duration::from_millis(2_000);
+/// How long the test herder takes to stop revoked work: long enough that a member rejoining
+/// before its herder confirmed the stop would let another worker start the work meanwhile.
+const STOP_TIME: Duration = Duration::from_millis(1_000);
 
 /// The config topic as every worker has read it (shared: they all agree).
 #[derive(Default)]
@@ -48,6 +51,65 @@ impl ConfigView {
     }
 }
 
+/// The cluster as a whole: the config all workers read, and which worker runs each connector and
+/// task right now. Starting work another worker still runs is recorded as a violation.
+struct Cluster {
+    input: Arc<ConfigView>,
+    owners: Mutex<BTreeMap<String, String>>,
+    violations: Mutex<Vec<String>>,
+}
+
+impl Cluster {
+    fn with(connectors: &[(&str, u32)]) -> Arc<Cluster> {
+        Arc::new(Cluster {
+            input: ConfigView::with(connectors),
+            owners: Mutex::default(),
+            violations: Mutex::default(),
+        })
+    }
+
+    fn start(&self, worker: &str, work: String) {
+        let mut owners = self.owners.lock().unwrap();
+        if let Some(other) = owners.insert(work.clone(), worker.to_string()) {
+            if other != worker {
+                self.violations
+                    .lock()
+                    .unwrap()
+                    .push(format!("{worker} started {work} while {other} ran it"));
+            }
+        }
+    }
+
+    fn stop(&self, worker: &str, work: &str) {
+        let mut owners = self.owners.lock().unwrap();
+        match owners.get(work) {
+            Some(owner) if owner == worker => {
+                owners.remove(work);
+            }
+            other => self.violations.lock().unwrap().push(format!(
+                "{worker} stopped {work} it did not run (owner {other:?})"
+            )),
+        }
+    }
+
+    fn stop_all(&self, worker: &str) {
+        self.owners.lock().unwrap().retain(|_, w| w != worker);
+    }
+
+    fn assert_no_violations(&self) {
+        let v = self.violations.lock().unwrap();
+        assert!(v.is_empty(), "{v:#?}");
+    }
+}
+
+fn task_key(t: &ConnectorTaskId) -> String {
+    format!("task {}-{}", t.connector, t.task)
+}
+
+fn connector_key(c: &str) -> String {
+    format!("connector {c}")
+}
+
 impl AssignmentInput for ConfigView {
     fn snapshot(&self) -> (i64, Vec<String>, Vec<ConnectorTaskId>) {
         self.0.lock().unwrap().clone()
@@ -68,6 +130,8 @@ struct Running {
 }
 
 struct Worker {
+    name: String,
+    cluster: Arc<Cluster>,
     member: Arc<Mutex<Option<GroupMember>>>,
     running: Arc<Mutex<Running>>,
     herder: tokio::task::JoinHandle<()>,
@@ -78,7 +142,7 @@ impl Worker {
         broker: &EmbeddedBroker,
         group: &str,
         name: &str,
-        input: &Arc<ConfigView>,
+        cluster: &Arc<Cluster>,
         max_delay: Duration,
     ) -> Worker {
         let config = MemberConfig {
@@ -93,7 +157,7 @@ impl Worker {
             )
         };
         let (member, mut events) =
-            GroupMember::start(config, input.clone(), CancellationToken::new())
+            GroupMember::start(config, cluster.input.clone(), CancellationToken::new())
                 .await
                 .expect("start member");
         let member = Arc::new(Mutex::new(Some(member)));
@@ -101,9 +165,14 @@ impl Worker {
         let herder = tokio::spawn({
             let member = member.clone();
             let running = running.clone();
+            let cluster = cluster.clone();
+            let name = name.to_string();
             async move {
                 while let Some(a) = events.recv().await {
-                    apply(&running, &a);
+                    if a.has_revocations() {
+                        tokio::time::sleep(STOP_TIME).await;
+                    }
+                    apply(&name, &cluster, &running, &a);
                     if a.has_revocations() {
                         if let Some(m) = member.lock().unwrap().as_ref() {
                             m.request_rejoin();
@@ -113,6 +182,8 @@ impl Worker {
             }
         });
         Worker {
+            name: name.to_string(),
+            cluster: cluster.clone(),
             member,
             running,
             herder,
@@ -132,41 +203,50 @@ impl Worker {
             .request_rejoin();
     }
 
+    /// A clean stop, as Kafka's herder does it: stop all work, then leave the group.
     async fn leave(self) {
+        self.herder.abort();
+        self.cluster.stop_all(&self.name);
         let member = self.member.lock().unwrap().take().unwrap();
         member.leave().await;
-        self.herder.abort();
     }
 
-    /// A crash: the member stops without LeaveGroup.
+    /// A crash: the member stops without LeaveGroup (and its work with it).
     fn kill(self) {
         drop(self.member.lock().unwrap().take());
         self.herder.abort();
+        self.cluster.stop_all(&self.name);
     }
 }
 
-/// The herder's part: revoked work must be running here; what the event lists is run.
-fn apply(running: &Mutex<Running>, a: &WorkerAssignment) {
+/// The herder's part: stop what is revoked (it must be running here), start what the event
+/// lists and is not running yet.
+fn apply(name: &str, cluster: &Cluster, running: &Mutex<Running>, a: &WorkerAssignment) {
     let mut r = running.lock().unwrap();
     for c in &a.revoked_connectors {
-        assert!(
-            r.connectors.remove(c),
-            "revoked connector {c} was not running"
-        );
+        cluster.stop(name, &connector_key(c));
+        r.connectors.remove(c);
         r.revoked_connectors.insert(c.clone());
     }
     for t in &a.revoked_tasks {
-        assert!(r.tasks.remove(t), "revoked task {t:?} was not running");
+        cluster.stop(name, &task_key(t));
+        r.tasks.remove(t);
         r.revoked_tasks.insert(t.clone());
     }
     let connectors: BTreeSet<String> = a.connectors.iter().cloned().collect();
     let tasks: BTreeSet<ConnectorTaskId> = a.tasks.iter().cloned().collect();
-    assert!(
-        r.connectors.is_subset(&connectors) && r.tasks.is_subset(&tasks),
-        "an assignment dropped work without revoking it: had {:?} {:?}, got {a:?}",
-        r.connectors,
-        r.tasks
-    );
+    if !(r.connectors.is_subset(&connectors) && r.tasks.is_subset(&tasks)) {
+        cluster.violations.lock().unwrap().push(format!(
+            "{name}: an assignment dropped work without revoking it: had {:?} {:?}, got {a:?}",
+            r.connectors, r.tasks
+        ));
+    }
+    for c in connectors.difference(&r.connectors) {
+        cluster.start(name, connector_key(c));
+    }
+    for t in tasks.difference(&r.tasks) {
+        cluster.start(name, task_key(t));
+    }
     r.connectors = connectors;
     r.tasks = tasks;
     r.generation = a.generation;
@@ -177,13 +257,14 @@ fn apply(running: &Mutex<Running>, a: &WorkerAssignment) {
 
 /// Every configured connector and task runs on exactly one worker, all workers are on the same
 /// generation, and connectors and tasks are each spread within one of even.
-fn settled(workers: &[&Worker], input: &ConfigView) -> Option<Vec<Running>> {
+fn settled(workers: &[&Worker], cluster: &Cluster) -> Option<Vec<Running>> {
+    cluster.assert_no_violations();
     let views: Vec<Running> = workers.iter().map(|w| w.view()).collect();
     let generations: BTreeSet<i32> = views.iter().map(|v| v.generation).collect();
     if generations.len() != 1 || generations.contains(&0) {
         return None;
     }
-    let (connectors, tasks) = input.all();
+    let (connectors, tasks) = cluster.input.all();
     let mut seen_c = BTreeSet::new();
     let mut seen_t = BTreeSet::new();
     for v in &views {
@@ -210,10 +291,10 @@ fn settled(workers: &[&Worker], input: &ConfigView) -> Option<Vec<Running>> {
     .then_some(views)
 }
 
-async fn wait_settled(workers: &[&Worker], input: &ConfigView, what: &str) -> Vec<Running> {
+async fn wait_settled(workers: &[&Worker], cluster: &Cluster, what: &str) -> Vec<Running> {
     let start = Instant::now();
     loop {
-        if let Some(views) = settled(workers, input) {
+        if let Some(views) = settled(workers, cluster) {
             return views;
         }
         assert!(
@@ -237,13 +318,13 @@ async fn broker() -> EmbeddedBroker {
 #[tokio::test]
 async fn two_then_three_workers_balance_and_a_joiner_takes_only_its_share() {
     let broker = broker().await;
-    let input = ConfigView::with(&[("a", 4), ("b", 4), ("c", 4)]);
-    let w1 = Worker::start(&broker, "g-three", "w1", &input, Duration::ZERO).await;
-    let w2 = Worker::start(&broker, "g-three", "w2", &input, Duration::ZERO).await;
-    let before = wait_settled(&[&w1, &w2], &input, "two workers").await;
+    let cluster = Cluster::with(&[("a", 4), ("b", 4), ("c", 4)]);
+    let w1 = Worker::start(&broker, "g-three", "w1", &cluster, Duration::ZERO).await;
+    let w2 = Worker::start(&broker, "g-three", "w2", &cluster, Duration::ZERO).await;
+    let before = wait_settled(&[&w1, &w2], &cluster, "two workers").await;
 
-    let w3 = Worker::start(&broker, "g-three", "w3", &input, Duration::ZERO).await;
-    let after = wait_settled(&[&w1, &w2, &w3], &input, "three workers").await;
+    let w3 = Worker::start(&broker, "g-three", "w3", &cluster, Duration::ZERO).await;
+    let after = wait_settled(&[&w1, &w2, &w3], &cluster, "three workers").await;
     for v in &after {
         assert_eq!((v.connectors.len(), v.tasks.len()), (1, 4), "{after:#?}");
     }
@@ -271,6 +352,9 @@ async fn two_then_three_workers_balance_and_a_joiner_takes_only_its_share() {
     }
     assert_eq!(moved_c, after[2].connectors);
     assert_eq!(moved_t, after[2].tasks);
+    for w in [w1, w2, w3] {
+        w.kill();
+    }
     broker.shutdown().await;
 }
 
@@ -278,12 +362,17 @@ async fn two_then_three_workers_balance_and_a_joiner_takes_only_its_share() {
 /// their own. With a delay, the work is held at least that long after the departure.
 async fn departure(group: &str, graceful: bool, max_delay: Duration) {
     let broker = broker().await;
-    let input = ConfigView::with(&[("a", 3), ("b", 3), ("c", 3)]);
+    let cluster = Cluster::with(&[("a", 3), ("b", 3), ("c", 3)]);
     let mut workers = Vec::new();
     for name in ["w1", "w2", "w3"] {
-        workers.push(Worker::start(&broker, group, name, &input, max_delay).await);
+        workers.push(Worker::start(&broker, group, name, &cluster, max_delay).await);
     }
-    let views = wait_settled(&workers.iter().collect::<Vec<_>>(), &input, "three workers").await;
+    let views = wait_settled(
+        &workers.iter().collect::<Vec<_>>(),
+        &cluster,
+        "three workers",
+    )
+    .await;
     let follower = views
         .iter()
         .position(|v| v.member_id != v.leader_id)
@@ -300,7 +389,7 @@ async fn departure(group: &str, graceful: bool, max_delay: Duration) {
 
     let after = wait_settled(
         &workers.iter().collect::<Vec<_>>(),
-        &input,
+        &cluster,
         "after departure",
     )
     .await;
@@ -320,6 +409,9 @@ async fn departure(group: &str, graceful: bool, max_delay: Duration) {
         assert!(after.iter().all(|a| a.max_delay_seen > Duration::ZERO));
     } else if graceful {
         assert!(took < SESSION, "a leave needs no session timeout: {took:?}");
+    }
+    for w in workers {
+        w.kill();
     }
     broker.shutdown().await;
 }
@@ -347,30 +439,30 @@ async fn a_dead_workers_work_is_held_for_the_delay() {
 #[tokio::test]
 async fn request_rejoin_hands_out_added_work_and_revokes_removed_work() {
     let broker = broker().await;
-    let input = ConfigView::with(&[("a", 2)]);
-    let w1 = Worker::start(&broker, "g-rejoin", "w1", &input, Duration::ZERO).await;
-    let w2 = Worker::start(&broker, "g-rejoin", "w2", &input, Duration::ZERO).await;
-    let views = wait_settled(&[&w1, &w2], &input, "start").await;
+    let cluster = Cluster::with(&[("a", 2)]);
+    let w1 = Worker::start(&broker, "g-rejoin", "w1", &cluster, Duration::ZERO).await;
+    let w2 = Worker::start(&broker, "g-rejoin", "w2", &cluster, Duration::ZERO).await;
+    let views = wait_settled(&[&w1, &w2], &cluster, "start").await;
     let generation = views[0].generation;
 
     // A connector added: a follower notices first and asks for a rebalance.
-    input.set(1, &[("a", 2), ("b", 3)]);
+    cluster.input.set(1, &[("a", 2), ("b", 3)]);
     let follower = if views[0].member_id == views[0].leader_id {
         &w2
     } else {
         &w1
     };
     follower.request_rejoin();
-    let views = wait_settled(&[&w1, &w2], &input, "connector added").await;
+    let views = wait_settled(&[&w1, &w2], &cluster, "connector added").await;
     assert!(views[0].generation > generation);
     let by_worker: BTreeMap<usize, usize> =
         views.iter().map(|v| v.tasks.len()).enumerate().collect();
     assert_eq!(by_worker.values().sum::<usize>(), 5);
 
     // A connector removed: whoever ran it stops it.
-    input.set(2, &[("b", 3)]);
+    cluster.input.set(2, &[("b", 3)]);
     w1.request_rejoin();
-    let views = wait_settled(&[&w1, &w2], &input, "connector removed").await;
+    let views = wait_settled(&[&w1, &w2], &cluster, "connector removed").await;
     assert!(views
         .iter()
         .all(|v| v.tasks.iter().all(|t| t.connector == "b")));
@@ -379,5 +471,8 @@ async fn request_rejoin_hands_out_added_work_and_revokes_removed_work() {
         .flat_map(|v| v.revoked_connectors.clone())
         .collect();
     assert!(revoked.contains("a"));
+    for w in [w1, w2] {
+        w.kill();
+    }
     broker.shutdown().await;
 }
