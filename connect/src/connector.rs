@@ -96,11 +96,35 @@ pub trait OffsetReader: Send + Sync {
     fn offset(&self, partition: &JsonMap) -> Option<JsonMap>;
 }
 
+/// Where a source task reports raw input it could not turn into a record (a malformed line):
+/// the connector's `errors.*` settings decide (dead-letter topic with context headers under
+/// `errors.tolerance=all`, where Kafka has no such hook for sources).
+pub trait ErrantRecordReporter: Send + Sync {
+    /// Reports `raw` (meant for `topic`) and why it failed.
+    ///
+    /// # Errors
+    /// The error itself under `errors.tolerance=none`: the task should fail with it.
+    fn report(&self, topic: &str, raw: &[u8], error: crate::ConnectError) -> Result<()>;
+}
+
+/// The reporter of `errors.tolerance=none`: every errant record is an error. For tasks run
+/// outside a worker (tests, embedding).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FailOnErrant;
+
+impl ErrantRecordReporter for FailOnErrant {
+    fn report(&self, _topic: &str, _raw: &[u8], error: crate::ConnectError) -> Result<()> {
+        Err(error)
+    }
+}
+
 /// What a source task gets from the worker at start.
 #[derive(Clone)]
 pub struct SourceTaskContext {
     /// The connector's committed offsets.
     pub offsets: Arc<dyn OffsetReader>,
+    /// Where to report input that cannot become a record.
+    pub errors: Arc<dyn ErrantRecordReporter>,
 }
 
 /// What a sink task gets from the worker at start.

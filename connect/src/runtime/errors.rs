@@ -32,6 +32,8 @@ pub enum Stage {
     KafkaProduce,
     /// Consuming from Kafka.
     KafkaConsume,
+    /// A source task's poll (a record it could not build).
+    TaskPoll,
 }
 
 impl Stage {
@@ -44,6 +46,7 @@ impl Stage {
             Stage::Transformation => "TRANSFORMATION",
             Stage::KafkaProduce => "KAFKA_PRODUCE",
             Stage::KafkaConsume => "KAFKA_CONSUME",
+            Stage::TaskPoll => "TASK_POLL",
         }
     }
 }
@@ -71,7 +74,7 @@ pub struct ErrorHandler {
     connector: String,
     task: u32,
     dlq: Option<(Arc<ThreadedProducer<DefaultProducerContext>>, String)>,
-    skipped: u64,
+    skipped: std::sync::atomic::AtomicU64,
 }
 
 impl ErrorHandler {
@@ -108,13 +111,13 @@ impl ErrorHandler {
             connector: connector.to_owned(),
             task,
             dlq,
-            skipped: 0,
+            skipped: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
     /// Records skipped so far under `errors.tolerance=all`.
     pub fn skipped(&self) -> u64 {
-        self.skipped
+        self.skipped.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Runs a record operation, retrying a retriable failure with exponential backoff (up to
@@ -150,7 +153,7 @@ impl ErrorHandler {
     /// # Errors
     /// The failure, when it is not tolerated.
     pub fn failed(
-        &mut self,
+        &self,
         stage: Stage,
         class: &str,
         error: ConnectError,
@@ -181,7 +184,8 @@ impl ErrorHandler {
         if self.settings.log {
             tracing::error!("{detail}");
         }
-        self.skipped += 1;
+        self.skipped
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Some((producer, topic)) = &self.dlq {
             let mut headers = OwnedHeaders::new();
             for (key, value) in &record.headers {
@@ -260,5 +264,25 @@ fn error_class(error: &ConnectError) -> &'static str {
         ConnectError::Retriable(_) => "org.apache.kafka.connect.errors.RetriableException",
         ConnectError::Config(_) => "org.apache.kafka.common.config.ConfigException",
         _ => "org.apache.kafka.connect.errors.ConnectException",
+    }
+}
+
+/// What a source task reports a record it could not turn into a source record through
+/// (a malformed line of a feed): the worker's `errors.*` handling applies to it, with the
+/// stage `TASK_POLL` and the raw bytes as the dead-letter record's value.
+pub struct TaskErrantReporter {
+    /// The task's error handler.
+    pub handler: Arc<ErrorHandler>,
+}
+
+impl crate::connector::ErrantRecordReporter for TaskErrantReporter {
+    fn report(&self, topic: &str, raw: &[u8], error: ConnectError) -> Result<()> {
+        let record = FailedRecord {
+            topic: topic.to_owned(),
+            value: Some(raw.to_vec()),
+            ..FailedRecord::default()
+        };
+        self.handler
+            .failed(Stage::TaskPoll, "source task", error, record)
     }
 }

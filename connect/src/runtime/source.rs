@@ -17,7 +17,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::ClientContext;
 
-use super::errors::{ErrorHandler, FailedRecord, Stage};
+use super::errors::{ErrorHandler, FailedRecord, Stage, TaskErrantReporter};
 use super::offsets::{offset_key, ConnectorOffsetReader, OffsetStore};
 use super::task::TaskContext;
 use crate::connector::{SourceTask, SourceTaskContext};
@@ -70,7 +70,7 @@ impl DeliveryTracker {
 struct SourceRunner {
     context: TaskContext,
     producer: Arc<ThreadedProducer<DeliveryTracker>>,
-    errors: ErrorHandler,
+    errors: Arc<ErrorHandler>,
     offsets: Arc<dyn OffsetStore>,
     pending: HashMap<String, (JsonMap, JsonMap)>,
     topics_seen: std::collections::HashSet<String>,
@@ -103,13 +103,15 @@ async fn run_inner(
             ),
         )
         .create_with_context(DeliveryTracker::default())?;
-    let errors = ErrorHandler::new(
-        context.settings.errors.clone(),
-        &context.id.connector,
-        context.id.task,
-        &context.worker.client_settings("producer"),
-    )
-    .await?;
+    let errors = Arc::new(
+        ErrorHandler::new(
+            context.settings.errors.clone(),
+            &context.id.connector,
+            context.id.task,
+            &context.worker.client_settings("producer"),
+        )
+        .await?,
+    );
     let reader = ConnectorOffsetReader {
         store: Arc::clone(&offsets),
         connector: context.id.connector.clone(),
@@ -118,6 +120,9 @@ async fn run_inner(
         context.task_config.clone(),
         SourceTaskContext {
             offsets: Arc::new(reader),
+            errors: Arc::new(TaskErrantReporter {
+                handler: Arc::clone(&errors),
+            }),
         },
     )
     .await?;

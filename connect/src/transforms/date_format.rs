@@ -213,4 +213,21 @@ mod tests {
         assert!(JavaDateFormat::new("yyyy-MM-dd Q").is_err());
         assert!(JavaDateFormat::new("'open").is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn iso_text_parses_back_to_the_same_instant(millis in -62_135_596_800_000i64..253_402_300_799_999i64) {
+            let f = JavaDateFormat::new("yyyy-MM-dd'T'HH:mm:ss.SSS").unwrap();
+            let text = f.format(millis).unwrap();
+            proptest::prop_assert_eq!(f.parse(&text).unwrap(), millis, "{}", text);
+        }
+
+        #[test]
+        fn any_pattern_or_text_is_an_answer_not_a_panic(pattern in ".{0,24}", text in ".{0,24}") {
+            if let Ok(f) = JavaDateFormat::new(&pattern) {
+                let _ = f.format(0);
+                let _ = f.parse(&text);
+            }
+        }
+    }
 }

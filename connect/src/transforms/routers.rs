@@ -224,4 +224,11 @@ mod tests {
         assert!(t.apply(ConnectRecord::new("logs", Value::Null)).is_err());
         assert!(TimestampRouter::new(&config(&[("timestamp.format", "yyyy Q")])).is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_replacement_is_translated_or_refused_without_panic(replacement in ".{0,16}", groups in 0usize..12) {
+            let _ = java_replacement(&replacement, groups);
+        }
+    }
 }

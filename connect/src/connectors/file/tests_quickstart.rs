@@ -88,6 +88,7 @@ async fn the_quickstart_moves_lines_from_file_to_file() {
     let task_config = source.task_configs(&source_config, 1).unwrap().remove(0);
     let context = SourceTaskContext {
         offsets: Arc::new(NoOffsets),
+        errors: Arc::new(crate::connector::FailOnErrant),
     };
     source_task.start(task_config, context).await.unwrap();
     let mut sink_task = sink.sink_task().unwrap();

@@ -55,6 +55,7 @@ async fn start(
     let mut task = FileStreamSourceTask::default();
     let context = SourceTaskContext {
         offsets: Arc::new(offsets),
+        errors: Arc::new(crate::connector::FailOnErrant),
     };
     task.start(config(file, batch_size), context).await.unwrap();
     task
@@ -222,6 +223,7 @@ async fn a_committed_position_is_resumed() {
     let mut task = FileStreamSourceTask::default();
     let context = SourceTaskContext {
         offsets: Arc::new(offsets),
+        errors: Arc::new(crate::connector::FailOnErrant),
     };
     let err = task.start(config(&path, None), context).await.unwrap_err();
     assert!(err.to_string().contains("incorrect type"), "{err}");
