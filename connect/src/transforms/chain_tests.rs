@@ -301,7 +301,7 @@ fn plugin_classes_lists_transforms_and_predicates() {
         .filter(|(_, t)| *t == "transformation")
         .count();
     let predicates = classes.iter().filter(|(_, t)| *t == "predicate").count();
-    assert_eq!(transformations, 24);
+    assert_eq!(transformations, 26);
     assert_eq!(predicates, 3);
     assert!(classes.contains(&(
         "org.apache.kafka.connect.transforms.InsertField$Value",

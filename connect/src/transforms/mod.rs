@@ -25,6 +25,7 @@ mod predicates;
 mod registry;
 mod replace_field;
 mod routers;
+mod set_schema_metadata;
 mod timestamp_converter;
 mod value_to_key;
 

@@ -239,10 +239,19 @@ mod tests {
         assert_eq!(builds.get(), 1);
         assert!(Arc::ptr_eq(&first, &again) && Arc::ptr_eq(&first, &equal));
         for version in 0..(SCHEMA_CACHE_SIZE as i32 + 1) {
-            build(&Schema::builder(SchemaType::Int64).version(version).build_ref()).unwrap();
+            build(
+                &Schema::builder(SchemaType::Int64)
+                    .version(version)
+                    .build_ref(),
+            )
+            .unwrap();
         }
         assert_eq!(cache.entries.lock().unwrap().len(), SCHEMA_CACHE_SIZE);
         build(&a).unwrap();
-        assert_eq!(builds.get(), SCHEMA_CACHE_SIZE + 3, "the oldest entry was evicted");
+        assert_eq!(
+            builds.get(),
+            SCHEMA_CACHE_SIZE + 3,
+            "the oldest entry was evicted"
+        );
     }
 }

@@ -17,6 +17,7 @@ use super::part::Part;
 use super::predicates::{HasHeaderKey, RecordIsTombstone, TopicNameMatches};
 use super::replace_field::ReplaceField;
 use super::routers::{RegexRouter, TimestampRouter};
+use super::set_schema_metadata::SetSchemaMetadata;
 use super::timestamp_converter::TimestampConverter;
 use super::value_to_key::ValueToKey;
 use super::{Predicate, Transform};
@@ -94,6 +95,7 @@ pub(crate) fn transforms() -> Vec<TransformPlugin> {
     plugins.extend(keyed!("MaskField", MaskField));
     plugins.push(plain!("RegexRouter", RegexRouter));
     plugins.extend(keyed!("ReplaceField", ReplaceField));
+    plugins.extend(keyed!("SetSchemaMetadata", SetSchemaMetadata));
     plugins.extend(keyed!("TimestampConverter", TimestampConverter));
     plugins.push(plain!("TimestampRouter", TimestampRouter));
     plugins.push(plain!("ValueToKey", ValueToKey));
