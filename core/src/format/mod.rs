@@ -29,6 +29,7 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+pub mod avro;
 mod primitive;
 
 pub use primitive::{Bytes, Float64, Int32, Int64, Unit, Utf8};
