@@ -166,6 +166,35 @@ impl Struct {
         Ok(Self { schema, values })
     }
 
+    /// A struct of this schema with one value per field, in field order, each checked
+    /// against its field's schema (what transforms use to rebuild a struct in one pass).
+    ///
+    /// # Errors
+    /// [`ConnectError::Data`] when the schema is not a struct schema, the number of values
+    /// is not the number of fields, or a value does not match its field.
+    pub fn from_values(schema: SchemaRef, values: Vec<Value>) -> Result<Self, ConnectError> {
+        if schema.schema_type != SchemaType::Struct {
+            return Err(ConnectError::Data(format!(
+                "a struct needs a struct schema, not {}",
+                schema.schema_type
+            )));
+        }
+        if values.len() != schema.fields.len() {
+            return Err(ConnectError::Data(format!(
+                "{} values for a struct schema of {} fields",
+                values.len(),
+                schema.fields.len()
+            )));
+        }
+        for (field, value) in schema.fields.iter().zip(&values) {
+            field
+                .schema
+                .validate_value(value)
+                .map_err(|err| ConnectError::Data(format!("field '{}': {err}", field.name)))?;
+        }
+        Ok(Self { schema, values })
+    }
+
     /// The schema.
     pub fn schema(&self) -> &SchemaRef {
         &self.schema

@@ -111,14 +111,7 @@ pub(crate) fn build_struct_schema(builder: SchemaBuilder) -> Result<SchemaRef> {
 
 /// A struct of `schema` with `values` in field order, each checked against its field.
 pub(crate) fn new_struct(schema: &SchemaRef, values: Vec<Value>) -> Result<Struct> {
-    let mut result = Struct::new(schema.clone())?;
-    for (field, value) in schema.fields.iter().zip(values) {
-        if !value.is_null() {
-            result.put(&field.name, value)?;
-        }
-    }
-    result.validate()?;
-    Ok(result)
+    Struct::from_values(schema.clone(), values)
 }
 
 /// Puts `key` into a string-keyed map, replacing an entry of that key (Java's `Map.put`).
@@ -221,6 +214,32 @@ mod tests {
 
     use super::*;
     use crate::data::SchemaType;
+
+    #[test]
+    fn structs_are_rebuilt_in_one_checked_pass() {
+        let schema = Schema::struct_builder()
+            .field("id", Schema::primitive(SchemaType::Int32))
+            .field("note", Schema::optional_string())
+            .build_ref();
+        let s = new_struct(&schema, vec![Value::Int32(1), Value::Null]).unwrap();
+        assert_eq!(s.get("id"), Some(&Value::Int32(1)));
+        assert!(
+            new_struct(&schema, vec![Value::Int32(1)]).is_err(),
+            "too few values"
+        );
+        assert!(
+            new_struct(&schema, vec![Value::Null, Value::Null]).is_err(),
+            "required id"
+        );
+        assert!(
+            new_struct(&schema, vec![Value::from("x"), Value::Null]).is_err(),
+            "wrong type"
+        );
+        assert!(
+            new_struct(&Schema::string(), vec![]).is_err(),
+            "not a struct schema"
+        );
+    }
 
     #[test]
     fn the_schema_cache_builds_once_per_schema_and_stays_bounded() {
