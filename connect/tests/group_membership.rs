@@ -127,6 +127,8 @@ struct Running {
     revoked_connectors: BTreeSet<String>,
     revoked_tasks: BTreeSet<ConnectorTaskId>,
     max_delay_seen: Duration,
+    /// Whether a membership-lost event (generation -1) came.
+    lost_membership: bool,
 }
 
 struct Worker {
@@ -253,6 +255,7 @@ fn apply(name: &str, cluster: &Cluster, running: &Mutex<Running>, a: &WorkerAssi
     r.member_id = a.member_id.clone();
     r.leader_id = a.leader_id.clone();
     r.max_delay_seen = r.max_delay_seen.max(a.delay);
+    r.lost_membership |= a.generation == -1;
 }
 
 /// Every configured connector and task runs on exactly one worker, all workers are on the same
@@ -261,7 +264,7 @@ fn settled(workers: &[&Worker], cluster: &Cluster) -> Option<Vec<Running>> {
     cluster.assert_no_violations();
     let views: Vec<Running> = workers.iter().map(|w| w.view()).collect();
     let generations: BTreeSet<i32> = views.iter().map(|v| v.generation).collect();
-    if generations.len() != 1 || generations.contains(&0) {
+    if generations.len() != 1 || generations.contains(&0) || generations.contains(&-1) {
         return None;
     }
     let (connectors, tasks) = cluster.input.all();
@@ -471,6 +474,88 @@ async fn request_rejoin_hands_out_added_work_and_revokes_removed_work() {
         .flat_map(|v| v.revoked_connectors.clone())
         .collect();
     assert!(revoked.contains("a"));
+    for w in [w1, w2] {
+        w.kill();
+    }
+    broker.shutdown().await;
+}
+
+/// Removes a member from the group from another connection (LeaveGroup v4 naming the member),
+/// as Kafka's admin `removeMembersFromConsumerGroup` does.
+async fn remove_member(broker: &EmbeddedBroker, group: &str, member_id: &str) {
+    use bytes::{BufMut, BytesMut};
+    use kafka_protocol::messages::leave_group_request::MemberIdentity;
+    use kafka_protocol::messages::{
+        ApiKey, GroupId, LeaveGroupRequest, LeaveGroupResponse, RequestHeader, ResponseHeader,
+    };
+    use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let version = 4;
+    let mut stream = tokio::net::TcpStream::connect(broker.bootstrap_servers())
+        .await
+        .unwrap();
+    let header = RequestHeader::default()
+        .with_request_api_key(LeaveGroupRequest::KEY)
+        .with_request_api_version(version)
+        .with_correlation_id(1)
+        .with_client_id(Some(StrBytes::from_static_str("admin")));
+    let req = LeaveGroupRequest::default()
+        .with_group_id(GroupId(StrBytes::from_string(group.into())))
+        .with_members(vec![
+            MemberIdentity::default().with_member_id(StrBytes::from_string(member_id.into()))
+        ]);
+    let mut buf = BytesMut::new();
+    buf.put_i32(0);
+    header
+        .encode(&mut buf, LeaveGroupRequest::header_version(version))
+        .unwrap();
+    req.encode(&mut buf, version).unwrap();
+    let len = (buf.len() - 4) as i32;
+    buf[..4].copy_from_slice(&len.to_be_bytes());
+    stream.write_all(&buf).await.unwrap();
+    let mut len = [0u8; 4];
+    stream.read_exact(&mut len).await.unwrap();
+    let mut frame = vec![0u8; i32::from_be_bytes(len) as usize];
+    stream.read_exact(&mut frame).await.unwrap();
+    let mut frame = bytes::Bytes::from(frame);
+    ResponseHeader::decode(
+        &mut frame,
+        ApiKey::LeaveGroup.response_header_version(version),
+    )
+    .unwrap();
+    let resp = LeaveGroupResponse::decode(&mut frame, version).unwrap();
+    assert_eq!(resp.error_code, 0);
+    assert_eq!(resp.members[0].error_code, 0, "{resp:?}");
+}
+
+#[tokio::test]
+async fn a_member_removed_from_the_group_stops_everything_and_rejoins() {
+    let broker = broker().await;
+    let cluster = Cluster::with(&[("a", 2), ("b", 2)]);
+    // The delay covers the time the removed worker needs to notice and stop its work, so
+    // nobody starts that work while it still runs.
+    let delay = Duration::from_secs(3);
+    let w1 = Worker::start(&broker, "g-removed", "w1", &cluster, delay).await;
+    let w2 = Worker::start(&broker, "g-removed", "w2", &cluster, delay).await;
+    let views = wait_settled(&[&w1, &w2], &cluster, "start").await;
+    let (follower, other) = if views[0].member_id == views[0].leader_id {
+        (&w2, &w1)
+    } else {
+        (&w1, &w2)
+    };
+    let old_id = follower.view().member_id;
+    remove_member(&broker, "g-removed", &old_id).await;
+    let start = Instant::now();
+    while !follower.view().lost_membership {
+        assert!(start.elapsed() < DEADLINE, "the removed member never noticed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let views = wait_settled(&[follower, other], &cluster, "after removal").await;
+    let v = follower.view();
+    assert!(v.lost_membership, "{views:#?}");
+    assert_ne!(v.member_id, old_id, "it rejoined as a new member");
     for w in [w1, w2] {
         w.kill();
     }
