@@ -28,7 +28,12 @@
 //!    connectors or tasks (the leader then hands the change out).
 //!
 //! An event with `generation == -1` means the worker lost its membership (its session timed
-//! out): everything is revoked and the member rejoins by itself.
+//! out, or an admin removed it): everything it ran is revoked. Handle it like any revocation:
+//! stop everything, then call [`GroupMember::request_rejoin`]; the member then rejoins with a
+//! new member id.
+//!
+//! Besides, the member rejoins by itself when the group rebalances, when the coordinator moves,
+//! and after an assignment's `delay` (departed workers' work is handed out then).
 //!
 //! ```no_run
 //! # use std::sync::Arc;
