@@ -76,8 +76,15 @@ pub trait Herder: Send + Sync {
     async fn connector_status(&self, name: &str) -> Result<ConnectorStateInfo, HerderError>;
     /// The task configs.
     async fn task_configs(&self, name: &str) -> Result<Vec<TaskInfo>, HerderError>;
-    /// A task's status.
-    async fn task_status(&self, name: &str, task: u32) -> Result<TaskStateInfo, HerderError>;
+    /// A task's status (from the connector's).
+    async fn task_status(&self, name: &str, task: u32) -> Result<TaskStateInfo, HerderError> {
+        self.connector_status(name)
+            .await?
+            .tasks
+            .into_iter()
+            .find(|t| t.id == task)
+            .ok_or_else(|| HerderError::NotFound(format!("Task {name}-{task} not found")))
+    }
     /// Restarts a connector; with `include_tasks` its tasks too (only the failed ones with
     /// `only_failed`). Returns the status after the restart was requested.
     async fn restart_connector(

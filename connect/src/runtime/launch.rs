@@ -80,6 +80,32 @@ pub async fn cluster_id(worker: &WorkerConfig) -> Option<String> {
     .flatten()
 }
 
+/// Binds the REST listener; returns it, its address and the worker id (`host:port`, the
+/// advertised one when set) statuses name this worker by.
+///
+/// # Errors
+/// The address is in use or invalid.
+pub async fn bind_rest(config: &WorkerConfig) -> Result<(TcpListener, SocketAddr, String)> {
+    let listener = TcpListener::bind(&config.rest_listen).await.map_err(|e| {
+        ConnectError::io(
+            format!("cannot listen for the REST API on {}", config.rest_listen),
+            e,
+        )
+    })?;
+    let rest_addr = listener
+        .local_addr()
+        .map_err(|e| ConnectError::io("REST listener address", e))?;
+    let worker_id = config.rest_advertised.clone().unwrap_or_else(|| {
+        let host = if rest_addr.ip().is_unspecified() {
+            "localhost".to_owned()
+        } else {
+            rest_addr.ip().to_string()
+        };
+        format!("{host}:{}", rest_addr.port())
+    });
+    Ok((listener, rest_addr, worker_id))
+}
+
 /// A running standalone worker.
 pub struct StandaloneWorker {
     herder: Arc<StandaloneHerder>,
@@ -103,23 +129,7 @@ impl StandaloneWorker {
             )
         })?;
         let offsets: Arc<dyn OffsetStore> = Arc::new(FileOffsetStore::open(offsets_file)?);
-        let listener = TcpListener::bind(&config.rest_listen).await.map_err(|e| {
-            ConnectError::io(
-                format!("cannot listen for the REST API on {}", config.rest_listen),
-                e,
-            )
-        })?;
-        let rest_addr = listener
-            .local_addr()
-            .map_err(|e| ConnectError::io("REST listener address", e))?;
-        let worker_id = config.rest_advertised.clone().unwrap_or_else(|| {
-            let host = if rest_addr.ip().is_unspecified() {
-                "localhost".to_owned()
-            } else {
-                rest_addr.ip().to_string()
-            };
-            format!("{host}:{}", rest_addr.port())
-        });
+        let (listener, rest_addr, worker_id) = bind_rest(&config).await?;
         let cluster = cluster_id(&config).await;
         let config = Arc::new(config);
         let status = Arc::new(StatusBoard::new(worker_id));

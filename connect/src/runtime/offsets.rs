@@ -39,6 +39,19 @@ pub fn parse_offset_key(key: &str) -> Option<(String, JsonMap)> {
     }
 }
 
+/// The entries of one connector in a map keyed by [`offset_key`].
+pub fn connector_entries(
+    map: &BTreeMap<String, JsonMap>,
+    connector: &str,
+) -> Vec<(JsonMap, JsonMap)> {
+    map.iter()
+        .filter_map(|(key, offset)| {
+            let (name, partition) = parse_offset_key(key)?;
+            (name == connector).then(|| (partition, offset.clone()))
+        })
+        .collect()
+}
+
 /// Where committed source offsets are kept.
 #[async_trait]
 pub trait OffsetStore: Send + Sync {
@@ -134,13 +147,7 @@ impl OffsetStore for FileOffsetStore {
     }
 
     fn all(&self, connector: &str) -> Vec<(JsonMap, JsonMap)> {
-        self.map()
-            .iter()
-            .filter_map(|(key, offset)| {
-                let (name, partition) = parse_offset_key(key)?;
-                (name == connector).then(|| (partition, offset.clone()))
-            })
-            .collect()
+        connector_entries(&self.map(), connector)
     }
 
     async fn put(&self, connector: &str, offsets: Vec<(JsonMap, Option<JsonMap>)>) -> Result<()> {

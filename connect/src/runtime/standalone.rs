@@ -36,6 +36,15 @@ pub struct StandaloneHerder {
 /// The version Fjord's REST API answers as (the Kafka Connect API it follows).
 pub const CONNECT_API_VERSION: &str = "3.9.0";
 
+/// `GET /`: the API version, this build, the Kafka cluster id.
+pub fn server_info(kafka_cluster_id: Option<String>) -> ServerInfo {
+    ServerInfo {
+        version: CONNECT_API_VERSION.to_owned(),
+        commit: format!("fjord-{}", env!("CARGO_PKG_VERSION")),
+        kafka_cluster_id,
+    }
+}
+
 /// Maps a worker error to the REST answer Kafka gives for it.
 pub fn herder_error(e: ConnectError) -> HerderError {
     match e {
@@ -216,11 +225,7 @@ impl StandaloneHerder {
 #[async_trait]
 impl Herder for StandaloneHerder {
     async fn server_info(&self) -> ServerInfo {
-        ServerInfo {
-            version: CONNECT_API_VERSION.to_owned(),
-            commit: format!("fjord-{}", env!("CARGO_PKG_VERSION")),
-            kafka_cluster_id: self.cluster_id.clone(),
-        }
+        server_info(self.cluster_id.clone())
     }
 
     async fn connectors(&self) -> Vec<String> {
@@ -317,15 +322,6 @@ impl Herder for StandaloneHerder {
             .zip(connector.tasks.iter().cloned())
             .map(|(id, config)| TaskInfo { id, config })
             .collect())
-    }
-
-    async fn task_status(&self, name: &str, task: u32) -> Result<TaskStateInfo, HerderError> {
-        let status = self.connector_status(name).await?;
-        status
-            .tasks
-            .into_iter()
-            .find(|t| t.id == task)
-            .ok_or_else(|| HerderError::NotFound(format!("Task {name}-{task} not found")))
     }
 
     async fn restart_connector(

@@ -21,7 +21,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::net::TcpListener;
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
@@ -32,7 +31,7 @@ use self::topic_log::TopicLog;
 use super::offsets::OffsetStore;
 use super::offsets_api;
 use super::standalone::{
-    herder_error, not_found, plugin_list, status_of, validate_for_plugin, CONNECT_API_VERSION,
+    herder_error, not_found, plugin_list, server_info, status_of, validate_for_plugin,
 };
 use super::status::StatusBoard;
 use super::worker::{invalid_config_message, plugin_of, validate, Worker};
@@ -43,7 +42,7 @@ use crate::error::{ConnectError, Result};
 use crate::group::{AssignmentInput, GroupMember, MemberConfig};
 use crate::herder::{
     ConnectorInfo, ConnectorOffsets, ConnectorStateInfo, ConnectorTaskId, Created, Herder,
-    HerderError, PluginInfo, ServerInfo, State, TargetState, TaskInfo, TaskStateInfo,
+    HerderError, PluginInfo, ServerInfo, State, TargetState, TaskInfo,
 };
 
 /// How long a write waits to be read back from the config topic.
@@ -185,11 +184,7 @@ impl DistributedHerder {
 #[async_trait]
 impl Herder for DistributedHerder {
     async fn server_info(&self) -> ServerInfo {
-        ServerInfo {
-            version: CONNECT_API_VERSION.to_owned(),
-            commit: format!("fjord-{}", env!("CARGO_PKG_VERSION")),
-            kafka_cluster_id: self.cluster_id.clone(),
-        }
+        server_info(self.cluster_id.clone())
     }
 
     async fn connectors(&self) -> Vec<String> {
@@ -287,15 +282,6 @@ impl Herder for DistributedHerder {
                     .collect()
             })
             .unwrap_or_default())
-    }
-
-    async fn task_status(&self, name: &str, task: u32) -> Result<TaskStateInfo, HerderError> {
-        self.connector_status(name)
-            .await?
-            .tasks
-            .into_iter()
-            .find(|t| t.id == task)
-            .ok_or_else(|| HerderError::NotFound(format!("Task {name}-{task} not found")))
     }
 
     async fn restart_connector(
@@ -415,23 +401,7 @@ impl DistributedWorker {
                 "group.id is required in distributed mode (e.g. group.id=connect-cluster)".into(),
             )
         })?;
-        let listener = TcpListener::bind(&config.rest_listen).await.map_err(|e| {
-            ConnectError::io(
-                format!("cannot listen for the REST API on {}", config.rest_listen),
-                e,
-            )
-        })?;
-        let rest_addr = listener
-            .local_addr()
-            .map_err(|e| ConnectError::io("REST listener address", e))?;
-        let worker_id = config.rest_advertised.clone().unwrap_or_else(|| {
-            let host = if rest_addr.ip().is_unspecified() {
-                "localhost".to_owned()
-            } else {
-                rest_addr.ip().to_string()
-            };
-            format!("{host}:{}", rest_addr.port())
-        });
+        let (listener, rest_addr, worker_id) = super::launch::bind_rest(&config).await?;
         let url = format!("http://{worker_id}");
         let client = config.client_settings("admin");
         let board = Arc::new(StatusBoard::new(worker_id));

@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 use super::topic_log::{Apply, TopicLog};
 use crate::error::Result;
 use crate::record::JsonMap;
-use crate::runtime::offsets::{offset_key, parse_offset_key, OffsetStore};
+use crate::runtime::offsets::{connector_entries, offset_key, parse_offset_key, OffsetStore};
 
 type Offsets = Arc<Mutex<BTreeMap<String, JsonMap>>>;
 
@@ -73,13 +73,7 @@ impl OffsetStore for TopicOffsetStore {
     }
 
     fn all(&self, connector: &str) -> Vec<(JsonMap, JsonMap)> {
-        self.map()
-            .iter()
-            .filter_map(|(key, offset)| {
-                let (name, partition) = parse_offset_key(key)?;
-                (name == connector).then(|| (partition, offset.clone()))
-            })
-            .collect()
+        connector_entries(&self.map(), connector)
     }
 
     async fn put(&self, connector: &str, offsets: Vec<(JsonMap, Option<JsonMap>)>) -> Result<()> {
