@@ -7,6 +7,32 @@
 //! Each transform answers to Kafka's class name (`org.apache.kafka.connect.transforms.
 //! InsertField$Value`) and its simple name (`InsertField$Value`), takes Kafka's keys, and
 //! works on schema-ful structs and on schemaless string-keyed maps, as Kafka's do.
+//!
+//! | Class (`$Key`/`$Value` where marked) | Keys |
+//! |---|---|
+//! | `Cast`\* | `spec` (`field:type,...` or one type) |
+//! | `DropHeaders` | `headers` |
+//! | `ExtractField`\* | `field`, `field.syntax.version` (V1, V2) |
+//! | `Filter` | none (use with a predicate) |
+//! | `Flatten`\* | `delimiter` |
+//! | `HeaderFrom`\* | `fields`, `headers`, `operation` (copy, move) |
+//! | `HoistField`\* | `field` |
+//! | `InsertField`\* | `topic.field`, `partition.field`, `offset.field`, `timestamp.field`, `static.field`, `static.value` |
+//! | `InsertHeader` | `header`, `value.literal` |
+//! | `MaskField`\* | `fields`, `replacement` |
+//! | `RegexRouter` | `regex`, `replacement` |
+//! | `ReplaceField`\* | `include`, `exclude`, `renames` (and `whitelist`, `blacklist`) |
+//! | `SetSchemaMetadata`\* | `schema.name`, `schema.version` |
+//! | `TimestampConverter`\* | `field`, `target.type`, `format`, `unix.precision`, `replace.null.with.default` |
+//! | `TimestampRouter` | `topic.format`, `timestamp.format` |
+//! | `ValueToKey` | `fields` |
+//! | `predicates.TopicNameMatches` | `pattern` |
+//! | `predicates.HasHeaderKey` | `name` |
+//! | `predicates.RecordIsTombstone` | none |
+//!
+//! Regexes are Java's as far as the `regex` crate reads them (no look-around or
+//! back-references) and must match the whole topic, as Java's `Matcher.matches`. Date
+//! formats are `SimpleDateFormat` patterns (see `date_format`), always in UTC.
 
 mod cast;
 mod chain;
