@@ -141,3 +141,54 @@ async fn avro_serializer_and_deserializer_round_trip() {
     registry.shutdown().await;
     broker.shutdown().await;
 }
+
+/// A `fjord schema-registry` child process; killed on drop.
+struct StandaloneRegistry(std::process::Child);
+
+impl Drop for StandaloneRegistry {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standalone_registry_process_on_a_separate_broker_process() {
+    let broker = common::process::BrokerProcess::start(&[]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _registry = StandaloneRegistry(
+        std::process::Command::new(env!("CARGO_BIN_EXE_fjord"))
+            .args(["schema-registry", "--bootstrap-server", &broker.bootstrap])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !reqwest::get(format!("{url}/subjects"))
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(std::time::Instant::now() < deadline, "no registry at {url}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let out = run("client", &broker.bootstrap, &url, "standalone", 0).await;
+    let seen: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (seen["bad_register"].clone(), seen["versions"].clone()),
+        (json!(409), json!([1, 2])),
+        "{seen}"
+    );
+    let topic = unique("standalone-sales");
+    create_topic(&broker.bootstrap, &topic, 1, &[]).await;
+    run("produce", &broker.bootstrap, &url, &topic, 20).await;
+    let lines = run("consume", &broker.bootstrap, &url, &topic, 20).await;
+    assert_eq!(lines.lines().count(), 20);
+}

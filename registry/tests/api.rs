@@ -211,6 +211,7 @@ async fn soft_and_permanent_deletes() {
         json!([1, 2])
     );
     assert_eq!(c.get("/subjects/d/versions/1").await.code(), 40402);
+    assert_eq!(c.delete("/subjects/d/versions/1").await.code(), 40406);
     assert_eq!(
         c.get("/subjects/d/versions/1?deleted=true").await.body["id"],
         id1

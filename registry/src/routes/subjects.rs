@@ -292,7 +292,17 @@ pub async fn delete_version(
     let (record, number) = {
         let state = app.store.read();
         check_writable(&state, &subject)?;
-        let found = find_version(&state, &subject, version, permanent)?;
+        // Soft-deleted versions are found too, to tell "already soft-deleted" (40406) from missing.
+        let found = find_version(&state, &subject, version, permanent || version.is_some())?;
+        if !permanent && found.deleted {
+            return Err(ApiError::new(
+                40406,
+                format!(
+                    "Subject '{subject}' Version {} was soft deleted. Set permanent=true to delete permanently",
+                    found.version
+                ),
+            ));
+        }
         let key = RecordKey::Schema {
             subject: subject.clone(),
             version: found.version,
