@@ -113,7 +113,7 @@ impl TransformChain {
             let transform = (plugin.create)(&sub).map_err(|e| in_alias(&prefix, e))?;
             let predicate = match non_empty(&sub, "predicate") {
                 Some(name) => Some(Gate {
-                    predicate: predicates.get(name).cloned().ok_or_else(|| {
+                    predicate: predicates.get(name.trim()).cloned().ok_or_else(|| {
                         ConnectError::Config(format!(
                             "{prefix}predicate: no predicate '{name}' in 'predicates'"
                         ))
