@@ -233,13 +233,8 @@ async fn run(mut m: Member, mut sig: Signals) {
             awaiting_revocation = true;
         }
         if awaiting_revocation {
-            // The herder stops revoked work, then calls request_rejoin.
-            tokio::select! {
-                r = sig.rejoin.changed() => if r.is_err() { break Stop::Dropped },
-                _ = tokio::time::sleep(m.config.rebalance_timeout) => {
-                    tracing::warn!(group = %m.config.group_id, "revoked work not confirmed stopped within the rebalance timeout; rejoining anyway");
-                }
-                s = stopped(&sig.shutdown, &mut sig.leave) => break s,
+            if let Some(s) = await_revocation(&mut m, &mut sig).await {
+                break s;
             }
             awaiting_revocation = false;
         }
@@ -298,6 +293,32 @@ async fn emit(
     tokio::select! {
         _ = events.send(a) => None,
         s = stopped(&sig.shutdown, &mut sig.leave) => Some(s),
+    }
+}
+
+/// Waits for the herder to confirm (with a rejoin request) that revoked work has stopped, up to
+/// the rebalance timeout, heartbeating meanwhile so the session stays alive however long the
+/// stop takes. A rebalance the heartbeats report waits too: rejoining before the stop would let
+/// the leader hand the revoked work to another worker while it still runs here.
+async fn await_revocation(m: &mut Member, sig: &mut Signals) -> Option<Stop> {
+    let every = m.config.heartbeat_interval;
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let give_up = tokio::time::sleep(m.config.rebalance_timeout);
+    tokio::pin!(give_up);
+    loop {
+        tokio::select! {
+            r = sig.rejoin.changed() => return r.is_err().then_some(Stop::Dropped),
+            () = &mut give_up => {
+                tracing::warn!(group = %m.config.group_id, "revoked work not confirmed stopped within the rebalance timeout; rejoining anyway");
+                return None;
+            }
+            _ = tick.tick(), if !m.member_id.is_empty() => {
+                // Whatever it answers, the member rejoins once the stop is confirmed.
+                m.heartbeat().await;
+            }
+            s = stopped(&sig.shutdown, &mut sig.leave) => return Some(s),
+        }
     }
 }
 
