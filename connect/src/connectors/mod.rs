@@ -1,10 +1,15 @@
 //! The built-in connectors, one folder each.
 
 pub mod file;
+pub mod http_feed;
 
 use crate::plugins::Plugin;
 
 /// Every built-in connector plugin.
 pub fn plugins() -> Vec<Plugin> {
-    vec![file::SOURCE_PLUGIN, file::SINK_PLUGIN]
+    vec![
+        file::SOURCE_PLUGIN,
+        file::SINK_PLUGIN,
+        http_feed::SOURCE_PLUGIN,
+    ]
 }
