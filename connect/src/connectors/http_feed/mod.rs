@@ -24,6 +24,8 @@ mod reader;
 pub mod rng;
 pub mod simulator;
 pub mod source;
+#[cfg(test)]
+mod tests_task;
 pub mod track;
 
 pub use source::{HttpFeedSourceConnector, HttpFeedSourceTask};
