@@ -376,3 +376,64 @@ proptest! {
         sim.assert_balanced_and_complete();
     }
 }
+
+#[derive(Debug, Clone)]
+enum Step {
+    Join,
+    Kill(usize),
+    Configure(usize, u32),
+    Advance(u64),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        Just(Step::Join),
+        (0usize..8).prop_map(Step::Kill),
+        (0usize..5, 0u32..5).prop_map(|(c, t)| Step::Configure(c, t)),
+        (0u64..3_000).prop_map(Step::Advance),
+    ]
+}
+
+proptest! {
+    /// Any sequence of joins, deaths, config changes and passing time: no work is ever handed
+    /// to a member while it runs elsewhere (the simulator asserts that each round), nothing
+    /// unconfigured keeps running, the group is complete and balanced whenever no departed
+    /// member's work is held, and once the delay has passed everything runs.
+    #[test]
+    fn any_history_stays_safe_and_ends_balanced(
+        steps in prop::collection::vec(step(), 1..25),
+        delay_ms in prop_oneof![Just(0u64), 1u64..2_000],
+    ) {
+        let delay = Duration::from_millis(delay_ms);
+        let mut sim = Sim::new(&["m0", "m1"], configured(2, 2), delay);
+        sim.converge();
+        let mut next_id = 2;
+        for s in steps {
+            match s {
+                Step::Join => {
+                    sim.join(&format!("m{next_id}"));
+                    next_id += 1;
+                }
+                Step::Kill(i) => {
+                    let ids: Vec<String> = sim.running.keys().cloned().collect();
+                    if !ids.is_empty() {
+                        sim.kill(&ids[i % ids.len()]);
+                    }
+                }
+                Step::Configure(c, t) => sim.configured = configured(c, t),
+                Step::Advance(ms) => sim.now += Duration::from_millis(ms),
+            }
+            let plans = sim.converge();
+            let running: Vec<&Work> = sim.running.values().flatten().collect();
+            prop_assert!(running.iter().all(|w| sim.configured.contains(*w)));
+            if plans.last().is_some_and(|p| p.delay.is_zero()) && !sim.running.is_empty() {
+                sim.assert_balanced_and_complete();
+            }
+        }
+        if !sim.running.is_empty() {
+            sim.now += delay;
+            sim.converge();
+            sim.assert_balanced_and_complete();
+        }
+    }
+}
