@@ -16,3 +16,5 @@ mod bad_input;
 mod rig;
 #[path = "connect_errors/sink_dlq.rs"]
 mod sink_dlq;
+#[path = "connect_errors/transforms.rs"]
+mod transforms;

@@ -256,12 +256,12 @@ impl SinkRunner {
                 return Ok(None);
             }
         };
-        match self.context.transforms.apply(record) {
+        match self.context.transforms.apply_naming_class(record) {
             Ok(Some(record)) => Ok(Some(SinkRecord { record, offset })),
             Ok(None) => Ok(None),
-            Err(e) => {
+            Err((class, e)) => {
                 self.errors
-                    .failed(Stage::Transformation, "transforms", e, failed)?;
+                    .failed(Stage::Transformation, class, e, failed)?;
                 Ok(None)
             }
         }

@@ -211,20 +211,27 @@ impl SourceRunner {
             record,
         } = source;
         let original = record.clone();
-        let transformed = match self
+        // Retriable failures are retried; any other comes back with its transform's class.
+        let applied = self
             .errors
-            .retry(|| self.context.transforms.apply(record.clone()))
+            .retry(
+                || match self.context.transforms.apply_naming_class(record.clone()) {
+                    Err((_, e)) if e.is_retriable() => Err(e),
+                    other => Ok(other),
+                },
+            )
             .await
-        {
+            .unwrap_or_else(|e| Err(("transforms", e)));
+        let transformed = match applied {
             Ok(Some(record)) => record,
             Ok(None) => {
                 self.track(source_partition, source_offset);
                 return Ok(());
             }
-            Err(e) => {
+            Err((class, e)) => {
                 let failed = failed_source_record(&original, &source_partition, &source_offset);
                 self.errors
-                    .failed(Stage::Transformation, "transforms", e, failed)?;
+                    .failed(Stage::Transformation, class, e, failed)?;
                 self.track(source_partition, source_offset);
                 return Ok(());
             }
@@ -346,8 +353,13 @@ fn failed_source_record(
         topic: record.topic.clone(),
         partition: record.partition,
         offset: None,
-        key: (!record.key.is_null()).then(|| format!("{:?}", record.key).into_bytes()),
-        value: Some(format!("{:?}", record.value).into_bytes()),
+        key: (!record.key.is_null())
+            .then(|| as_json(&record.topic, record.key_schema.as_deref(), &record.key)),
+        value: Some(as_json(
+            &record.topic,
+            record.value_schema.as_deref(),
+            &record.value,
+        )),
         headers: vec![
             (
                 "__connect.source.partition".to_owned(),
@@ -367,4 +379,19 @@ fn failed_source_record(
             ),
         ],
     }
+}
+
+/// A failed record's key or value as schemaless JSON (the data model's debug form when even
+/// that fails, so the dead-letter record still says what it was).
+fn as_json(
+    topic: &str,
+    schema: Option<&crate::data::Schema>,
+    value: &crate::data::Value,
+) -> Vec<u8> {
+    use crate::converters::Converter as _;
+    crate::converters::JsonConverter::with_schemas(false)
+        .to_bytes(topic, schema, value)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| format!("{value:?}").into_bytes())
 }

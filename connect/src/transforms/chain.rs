@@ -150,6 +150,18 @@ impl TransformChain {
     /// # Errors
     /// [`ConnectError::Data`] naming the alias and class of the transform that failed.
     pub fn apply(&self, record: ConnectRecord) -> Result<Option<ConnectRecord>> {
+        self.apply_naming_class(record).map_err(|(_, err)| err)
+    }
+
+    /// [`apply`](Self::apply), with the class of the transform that failed beside the error
+    /// (Kafka's `__connect.errors.class.name` of a dead-letter record).
+    ///
+    /// # Errors
+    /// The failed transform's class and the error [`apply`](Self::apply) returns.
+    pub fn apply_naming_class(
+        &self,
+        record: ConnectRecord,
+    ) -> std::result::Result<Option<ConnectRecord>, (&'static str, ConnectError)> {
         let mut record = record;
         for stage in &self.stages {
             if let Some(gate) = &stage.predicate {
@@ -161,10 +173,13 @@ impl TransformChain {
                 Ok(Some(next)) => record = next,
                 Ok(None) => return Ok(None),
                 Err(err) => {
-                    return Err(ConnectError::Data(format!(
-                        "transform '{}' ({}) failed: {err}",
-                        stage.alias, stage.class
-                    )))
+                    return Err((
+                        stage.class,
+                        ConnectError::Data(format!(
+                            "transform '{}' ({}) failed: {err}",
+                            stage.alias, stage.class
+                        )),
+                    ))
                 }
             }
         }
