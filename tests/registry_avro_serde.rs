@@ -311,3 +311,51 @@ async fn strategies_auto_register_and_latest_version() {
     registry.shutdown().await;
     broker.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemas_with_references() {
+    let broker = broker().await;
+    let registry = registry(&broker.bootstrap_servers()).await;
+    let http = reqwest::Client::new();
+    let address = r#"{"type":"record","name":"Address","namespace":"shop","fields":[{"name":"city","type":"string"}]}"#;
+    let order = r#"{"type":"record","name":"Order","namespace":"shop","fields":[{"name":"id","type":"long"},{"name":"to","type":"shop.Address"}]}"#;
+    for (subject, body) in [
+        ("address", json!({"schema": address})),
+        (
+            "orders-value",
+            json!({"schema": order, "references": [{"name": "shop.Address", "subject": "address", "version": 1}]}),
+        ),
+    ] {
+        let r = http
+            .post(format!("{}/subjects/{subject}/versions", registry.url()))
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    }
+    let latest = AvroConfig {
+        use_latest_version: true,
+        auto_register_schemas: false,
+        ..AvroConfig::default()
+    };
+    let writer =
+        GenericAvroSerde::new(RegistryClient::new(registry.url()).unwrap(), None, latest).unwrap();
+    let value = AvroValue::Record(vec![
+        ("id".into(), AvroValue::Long(7)),
+        (
+            "to".into(),
+            AvroValue::Record(vec![("city".into(), AvroValue::String("Bergen".into()))]),
+        ),
+    ]);
+    let bytes = writer.serialize("orders", &value).unwrap().unwrap();
+    let reader = GenericAvroSerde::new(
+        RegistryClient::new(registry.url()).unwrap(),
+        None,
+        AvroConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(reader.deserialize("orders", Some(&bytes)).unwrap(), value);
+    registry.shutdown().await;
+    broker.shutdown().await;
+}

@@ -163,12 +163,18 @@ impl AvroCodec {
         let fail = |e: apache_avro::Error| {
             SerdeError::serialize(FORMAT, topic, format!("{e} (schema id {})", writer.id))
         };
-        let refs: Vec<&Schema> = writer.schemata.iter().collect();
-        let resolved = value
-            .resolve_schemata(&writer.schema, refs.clone())
-            .map_err(fail)?;
-        let datum =
-            apache_avro::to_avro_datum_schemata(&writer.schema, refs, resolved).map_err(fail)?;
+        // The *_schemata functions index every named type per call; only
+        // schemas with references need them.
+        let datum = if writer.schemata.len() <= 1 {
+            let resolved = value.resolve(&writer.schema).map_err(fail)?;
+            apache_avro::to_avro_datum(&writer.schema, resolved).map_err(fail)?
+        } else {
+            let refs: Vec<&Schema> = writer.schemata.iter().collect();
+            let resolved = value
+                .resolve_schemata(&writer.schema, refs.clone())
+                .map_err(fail)?;
+            apache_avro::to_avro_datum_schemata(&writer.schema, refs, resolved).map_err(fail)?
+        };
         Ok(wire::frame(writer.id, &datum))
     }
 
@@ -196,16 +202,22 @@ impl AvroCodec {
                 w
             }
         };
-        let refs: Vec<&Schema> = writer.schemata.iter().collect();
         let reader = self.schema.as_ref().map(|(s, _)| s);
-        apache_avro::from_avro_datum_reader_schemata(
-            &writer.schema,
-            refs,
-            &mut datum,
-            reader,
-            Vec::new(),
-        )
-        .map_err(|e| SerdeError::deserialize(FORMAT, topic, format!("{e} (writer schema id {id})")))
+        let decoded = if writer.schemata.len() <= 1 {
+            apache_avro::from_avro_datum(&writer.schema, &mut datum, reader)
+        } else {
+            let refs: Vec<&Schema> = writer.schemata.iter().collect();
+            apache_avro::from_avro_datum_reader_schemata(
+                &writer.schema,
+                refs,
+                &mut datum,
+                reader,
+                Vec::new(),
+            )
+        };
+        decoded.map_err(|e| {
+            SerdeError::deserialize(FORMAT, topic, format!("{e} (writer schema id {id})"))
+        })
     }
 }
 
