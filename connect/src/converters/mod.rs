@@ -9,6 +9,7 @@
 //! name ([`create`], [`create_header_converter`], [`plugin_classes`]), so worker and
 //! connector configs written for Kafka Connect work unchanged.
 
+pub mod avro;
 mod byte_array;
 pub mod java_text;
 pub mod json;
@@ -17,6 +18,7 @@ mod simple_header;
 mod string;
 mod values_text;
 
+pub use avro::AvroConverter;
 pub use byte_array::ByteArrayConverter;
 pub use json::{DecimalFormat, JsonConverter};
 pub use number::{NumberConverter, NumberKind};
@@ -42,7 +44,7 @@ pub trait Converter: Send + Sync {
         value: &Value,
     ) -> Result<Option<Vec<u8>>>;
 
-    /// Deserialises a key or value , Kafka's `toConnectData` (`None` for a null one).
+    /// Deserialises a key or value, Kafka's `toConnectData` (`None` for a null one).
     ///
     /// # Errors
     /// [`crate::ConnectError::Data`] for bytes that are not in this format.
@@ -77,6 +79,7 @@ pub trait HeaderConverter: Send + Sync {
 
 /// Kafka's class names of the converters, with their simple names as aliases.
 const CONVERTERS: &[&str] = &[
+    "io.confluent.connect.avro.AvroConverter",
     "org.apache.kafka.connect.storage.StringConverter",
     "org.apache.kafka.connect.converters.ByteArrayConverter",
     "org.apache.kafka.connect.json.JsonConverter",
@@ -126,6 +129,7 @@ fn resolve(class: &str, classes: &[&'static str]) -> Option<&'static str> {
 pub fn create(class: &str, config: &ConfigMap, is_key: bool) -> Result<Box<dyn Converter>> {
     let canonical = resolve(class, CONVERTERS).ok_or_else(|| unknown(class, CONVERTERS))?;
     Ok(match canonical.rsplit('.').next().unwrap_or(canonical) {
+        "AvroConverter" => Box::new(AvroConverter::new(config, is_key)?),
         "StringConverter" => Box::new(StringConverter::new(config)?),
         "ByteArrayConverter" => Box::new(ByteArrayConverter),
         "JsonConverter" => Box::new(JsonConverter::new(config, is_key)?),
