@@ -45,7 +45,9 @@ fn non_null(schema: &Schema, value: &Value) -> Result<AvroValue> {
     let logical_name = schema.name.as_deref();
     Ok(match (schema.schema_type, value) {
         (SchemaType::Bytes, Value::Bytes(b)) if logical_name == Some(logical::DECIMAL) => {
-            AvroValue::Decimal(fjord_core::format::avro::apache_avro::Decimal::from(b.clone()))
+            AvroValue::Decimal(fjord_core::format::avro::apache_avro::Decimal::from(
+                b.clone(),
+            ))
         }
         (SchemaType::Int32, Value::Int32(d)) if logical_name == Some(logical::DATE) => {
             AvroValue::Date(*d)
