@@ -308,6 +308,34 @@ async fn strategies_auto_register_and_latest_version() {
         json!([1, 2]),
         "use.latest.version registered nothing"
     );
+
+    // latest.compatibility.strict: a Sale (v1) writer may use the latest (v2) schema, which
+    // reads v1 data; a writer whose data the latest cannot read is refused.
+    const OTHER: &str = r#"{"type":"record","name":"sale","namespace":"shop","fields":[{"name":"code","type":"bytes"}]}"#;
+    #[derive(Serialize, Deserialize)]
+    struct Other {
+        code: Vec<u8>,
+    }
+    let latest = AvroConfig {
+        use_latest_version: true,
+        auto_register_schemas: false,
+        ..AvroConfig::default()
+    };
+    let strict = AvroSerde::<Sale>::new(
+        RegistryClient::new(registry.url()).unwrap(),
+        SALE,
+        latest.clone(),
+    )
+    .unwrap();
+    let bytes = strict.serialize("orders", &sale(5)).unwrap().unwrap();
+    assert_eq!(v2.deserialize("orders", Some(&bytes)).unwrap().shop, "oslo");
+    let refused =
+        AvroSerde::<Other>::new(RegistryClient::new(registry.url()).unwrap(), OTHER, latest)
+            .unwrap();
+    let err = refused
+        .serialize("orders", &Other { code: vec![1] })
+        .unwrap_err();
+    assert!(err.message.contains("latest.compatibility.strict"), "{err}");
     registry.shutdown().await;
     broker.shutdown().await;
 }

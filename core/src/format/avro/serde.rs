@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::{Arc, RwLock};
 
+use apache_avro::schema_compatibility::SchemaCompatibility;
 use apache_avro::types::Value;
 use apache_avro::Schema;
 
@@ -34,6 +35,11 @@ pub struct AvroConfig {
     pub auto_register_schemas: bool,
     /// Write with the subject's latest schema (`use.latest.version`, default false).
     pub use_latest_version: bool,
+    /// With `use_latest_version`, first check (once per topic, locally, with
+    /// apache-avro's resolution rules) that the latest schema can read data
+    /// written with the serde's own schema, and refuse to write otherwise
+    /// (`latest.compatibility.strict`, default true).
+    pub latest_compatibility_strict: bool,
     /// Which subject (`value.subject.name.strategy`).
     pub subject_name_strategy: SubjectNameStrategy,
     /// Whether this serde is for record keys (subjects `<topic>-key`).
@@ -45,6 +51,7 @@ impl Default for AvroConfig {
         AvroConfig {
             auto_register_schemas: true,
             use_latest_version: false,
+            latest_compatibility_strict: true,
             subject_name_strategy: SubjectNameStrategy::TopicName,
             is_key: false,
         }
@@ -123,9 +130,28 @@ impl AvroCodec {
             SerdeError::serialize(FORMAT, topic, e.to_string())
         };
         let found = if self.config.use_latest_version {
-            self.client
+            let latest = self
+                .client
                 .blocking(|c| async move { c.latest(&subject).await })
-                .map_err(fail)?
+                .map_err(fail)?;
+            let own = self
+                .schema
+                .as_ref()
+                .filter(|_| self.config.latest_compatibility_strict);
+            if let Some((own, _)) = own {
+                if let Err(e) = SchemaCompatibility::can_read(own, &latest.schema) {
+                    return Err(SerdeError::serialize(
+                        FORMAT,
+                        topic,
+                        format!(
+                            "latest.compatibility.strict: the latest schema of subject '{}' (id {}) cannot read data written with this serde's schema ({e}); register a compatible version, or set latest_compatibility_strict to false",
+                            self.subject(topic),
+                            latest.id
+                        ),
+                    ));
+                }
+            }
+            latest
         } else {
             let Some((schema, text)) = &self.schema else {
                 return Err(SerdeError::serialize(
