@@ -548,7 +548,10 @@ async fn a_member_removed_from_the_group_stops_everything_and_rejoins() {
     remove_member(&broker, "g-removed", &old_id).await;
     let start = Instant::now();
     while !follower.view().lost_membership {
-        assert!(start.elapsed() < DEADLINE, "the removed member never noticed");
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the removed member never noticed"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
@@ -559,5 +562,23 @@ async fn a_member_removed_from_the_group_stops_everything_and_rejoins() {
     for w in [w1, w2] {
         w.kill();
     }
+    broker.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_session_timeout_the_broker_refuses_closes_the_channel() {
+    let broker = broker().await;
+    let config = MemberConfig {
+        session_timeout: Duration::from_millis(100), // below the broker's 500 ms minimum
+        heartbeat_interval: Duration::from_millis(50),
+        ..MemberConfig::new(broker.bootstrap_servers(), "g-refused", "http://w:8083/")
+    };
+    let input = ConfigView::with(&[("a", 1)]);
+    let (member, mut events) = GroupMember::start(config, input, CancellationToken::new())
+        .await
+        .unwrap();
+    let closed = tokio::time::timeout(DEADLINE, events.recv()).await;
+    assert!(matches!(closed, Ok(None)), "{closed:?}");
+    drop(member);
     broker.shutdown().await;
 }

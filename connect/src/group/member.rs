@@ -43,9 +43,14 @@ const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;
 const COORDINATOR_NOT_AVAILABLE: i16 = 15;
 const NOT_COORDINATOR: i16 = 16;
 const ILLEGAL_GENERATION: i16 = 22;
+const INCONSISTENT_GROUP_PROTOCOL: i16 = 23;
+const INVALID_GROUP_ID: i16 = 24;
 const UNKNOWN_MEMBER_ID: i16 = 25;
+const INVALID_SESSION_TIMEOUT: i16 = 26;
 const REBALANCE_IN_PROGRESS: i16 = 27;
+const GROUP_AUTHORIZATION_FAILED: i16 = 30;
 const MEMBER_ID_REQUIRED: i16 = 79;
+const GROUP_MAX_SIZE_REACHED: i16 = 81;
 
 /// A worker's membership in its Connect group. Dropping it stops the member without leaving
 /// the group, as a crashed worker would: its work is held for it (`max_delay`) once its
@@ -60,7 +65,9 @@ pub struct GroupMember {
 impl GroupMember {
     /// Finds the group coordinator and starts the member loop, which joins the group and sends
     /// a [`WorkerAssignment`] on the returned channel after every rebalance (see the module
-    /// docs for what the herder must do with each). `leader_input` is asked for the connectors
+    /// docs for what the herder must do with each). The channel closes when the member stops:
+    /// after [`GroupMember::leave`] or `shutdown`, or when the group refuses the worker for
+    /// good (an invalid session timeout, a consumer group of the same id; logged as an error). `leader_input` is asked for the connectors
     /// and tasks whenever this worker joins and whenever it leads a rebalance. Cancelling
     /// `shutdown` makes the member leave the group and stop.
     ///
@@ -249,6 +256,11 @@ async fn run(mut m: Member, mut sig: Signals) {
         let assignment = match outcome {
             Ok(Some(a)) => a,
             Ok(None) => continue,
+            Err(e @ ConnectError::Config(_)) => {
+                // Retrying cannot help; the closed channel tells the herder.
+                tracing::error!(group = %m.config.group_id, error = %e, "cannot join the group; the member stops");
+                break Stop::Dropped;
+            }
             Err(e) => {
                 tracing::warn!(group = %m.config.group_id, error = %e, "joining the group failed; retrying");
                 tokio::select! {
@@ -401,6 +413,16 @@ impl Member {
                 self.generation = -1;
                 Ok(())
             }
+            INCONSISTENT_GROUP_PROTOCOL
+            | INVALID_GROUP_ID
+            | INVALID_SESSION_TIMEOUT
+            | GROUP_AUTHORIZATION_FAILED
+            | GROUP_MAX_SIZE_REACHED => Err(ConnectError::Config(format!(
+                "{api} for group '{}' failed: {} (check group.id, session.timeout.ms and that no \
+                 consumer group uses the same id)",
+                self.config.group_id,
+                error_name(code)
+            ))),
             _ => Err(ConnectError::Kafka(format!(
                 "{api} for group '{}' failed: {}",
                 self.config.group_id,
@@ -650,7 +672,12 @@ impl Member {
             .with_members(vec![MemberIdentity::default()
                 .with_member_id(StrBytes::from_string(self.member_id.clone()))]);
         let timeout = self.config.session_timeout.min(REQUEST_SLACK);
-        match self.call(&req, client::LEAVE_GROUP_VERSION, timeout).await {
+        let mut answer = self.call(&req, client::LEAVE_GROUP_VERSION, timeout).await;
+        if answer.is_err() {
+            // Once more on a fresh connection (the old one may have been cut mid-request).
+            answer = self.call(&req, client::LEAVE_GROUP_VERSION, timeout).await;
+        }
+        match answer {
             Ok(r) if r.error_code == 0 => {
                 tracing::info!(group = %self.config.group_id, member = %self.member_id, "left the group")
             }
