@@ -13,6 +13,7 @@
 
 pub mod connect;
 pub mod groups;
+pub mod postgres;
 pub mod process;
 pub mod python;
 pub mod raw;

@@ -2,6 +2,7 @@
 
 pub mod file;
 pub mod http_feed;
+pub mod postgres;
 
 use crate::plugins::Plugin;
 
@@ -11,5 +12,6 @@ pub fn plugins() -> Vec<Plugin> {
         file::SOURCE_PLUGIN,
         file::SINK_PLUGIN,
         http_feed::SOURCE_PLUGIN,
+        postgres::SOURCE_PLUGIN,
     ]
 }

@@ -1,0 +1,40 @@
+//! Postgres connectors: [`PostgresCdcSourceConnector`], change data capture over logical
+//! replication (pgoutput) with Debezium's events, keys, topics and config keys, an initial
+//! snapshot under the slot's exported snapshot (chunked by primary key, resumable), and WAL
+//! guardrails (heartbeats, slot lag limits, dropping the slot on stop).
+//!
+//! Data flow of the source: `start` (catalog checks via sqlx, the slot via a replication
+//! session of `pgwire-replication`) -> `poll` (snapshot chunks, then streamed changes decoded
+//! by [`pgoutput`] and shaped by [`events`]) -> the worker produces and commits offsets ->
+//! `commit` moves the slot's confirmed flush LSN to the committed position.
+
+pub mod catalog;
+pub mod config;
+pub mod events;
+pub mod pgoutput;
+pub mod snapshot;
+pub mod source;
+pub mod stream;
+pub mod table;
+pub mod types;
+
+pub use source::{PostgresCdcSourceConnector, PostgresCdcSourceTask};
+
+use crate::connector::{Connector, ConnectorType};
+use crate::plugins::Plugin;
+
+/// `PostgresCdcSource` (Debezium's class name also answers).
+pub const SOURCE_PLUGIN: Plugin = Plugin {
+    class: "io.fjord.connect.postgres.PostgresCdcSourceConnector",
+    aliases: &[
+        "PostgresCdcSource",
+        "io.debezium.connector.postgresql.PostgresConnector",
+        "PostgresConnector",
+    ],
+    connector_type: ConnectorType::Source,
+    create: create_source,
+};
+
+fn create_source() -> Box<dyn Connector> {
+    Box::new(PostgresCdcSourceConnector)
+}
