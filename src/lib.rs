@@ -9,6 +9,7 @@
 //! them (`fjord broker`, `fjord topics`, `fjord produce`, `fjord consume`, `fjord groups`).
 
 pub mod apps;
+pub mod testing;
 
 pub use fjord_broker as broker;
 pub use fjord_connect as connect;

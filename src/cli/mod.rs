@@ -17,7 +17,9 @@ pub mod args;
 pub mod broker;
 pub mod connect;
 pub mod consume;
+pub mod dev;
 pub mod groups;
+pub mod health;
 pub mod perf;
 pub mod produce;
 pub mod schema_registry;
@@ -55,6 +57,10 @@ pub enum Command {
     /// Run Kafka Connect workers (standalone or distributed) with Kafka's config files
     #[command(subcommand)]
     Connect(connect::ConnectCommand),
+    /// Run a broker, a schema registry and a Connect worker in one process, for development
+    Dev(dev::DevArgs),
+    /// Ask a running `fjord dev` whether every part is up (exit 0) or not (exit 1)
+    Health(health::HealthArgs),
     /// Register, list, show, check and delete schemas on a schema registry
     Schemas(schemas::SchemasArgs),
     /// Run a Confluent-compatible schema registry against any Kafka cluster
@@ -76,6 +82,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Groups(command) => groups::run(command).await,
         Command::Streams(command) => streams::run(command, shutdown_on_signal()).await,
         Command::Connect(command) => connect::run(command, shutdown_on_signal()).await,
+        Command::Dev(args) => dev::run(args, shutdown_on_signal()).await,
+        Command::Health(args) => health::run(args).await,
         Command::Schemas(args) => schemas::run(args).await,
         Command::SchemaRegistry(args) => schema_registry::run(args, shutdown_on_signal())
             .await
