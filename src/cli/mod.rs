@@ -18,6 +18,7 @@ pub mod broker;
 pub mod connect;
 pub mod consume;
 pub mod dev;
+pub mod feed;
 pub mod groups;
 pub mod health;
 pub mod perf;
@@ -67,6 +68,9 @@ pub enum Command {
     SchemaRegistry(schema_registry::SchemaRegistryArgs),
     /// Benchmark a cluster (produce, consume, end-to-end latency) and this machine
     Perf(perf::PerfArgs),
+    /// Serve a simulated social feed over HTTP; benchmark the HTTP feed source
+    #[command(subcommand)]
+    Feed(feed::FeedCommand),
 }
 
 /// Runs the parsed command line to completion.
@@ -89,6 +93,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Perf(args) => perf::run(args, shutdown_on_signal()).await,
+        Command::Feed(command) => feed::run(command, shutdown_on_signal()).await,
     }
 }
 
