@@ -69,6 +69,9 @@ async fn apply_assignment(
         worker.stop_tasks(&all).await;
         running.tasks.clear();
         running.connectors.clear();
+        // Everything has stopped: the member may rejoin now rather than after the rebalance
+        // timeout.
+        member.request_rejoin();
         return;
     }
     tracing::info!(
