@@ -13,5 +13,6 @@ pub fn plugins() -> Vec<Plugin> {
         file::SINK_PLUGIN,
         http_feed::SOURCE_PLUGIN,
         postgres::SOURCE_PLUGIN,
+        postgres::SINK_PLUGIN,
     ]
 }

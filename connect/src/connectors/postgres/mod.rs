@@ -1,7 +1,8 @@
 //! Postgres connectors: [`PostgresCdcSourceConnector`], change data capture over logical
 //! replication (pgoutput) with Debezium's events, keys, topics and config keys, an initial
 //! snapshot under the slot's exported snapshot (chunked by primary key, resumable), and WAL
-//! guardrails (heartbeats, slot lag limits, dropping the slot on stop).
+//! guardrails (heartbeats, slot lag limits, dropping the slot on stop); and
+//! [`PostgresSinkConnector`], records (Debezium envelopes unwrapped) -> upserts and deletes.
 //!
 //! Data flow of the source: `start` (catalog checks via sqlx, the slot via a replication
 //! session of `pgwire-replication`) -> `poll` (snapshot chunks, then streamed changes decoded
@@ -12,12 +13,16 @@ pub mod catalog;
 pub mod config;
 pub mod events;
 pub mod pgoutput;
+pub mod sink;
+mod sink_values;
+pub mod sink_writer;
 pub mod snapshot;
 pub mod source;
 pub mod stream;
 pub mod table;
 pub mod types;
 
+pub use sink::{PostgresSinkConnector, PostgresSinkTask};
 pub use source::{PostgresCdcSourceConnector, PostgresCdcSourceTask};
 
 use crate::connector::{Connector, ConnectorType};
@@ -34,6 +39,22 @@ pub const SOURCE_PLUGIN: Plugin = Plugin {
     connector_type: ConnectorType::Source,
     create: create_source,
 };
+
+/// `PostgresSink` (Confluent's JDBC sink class name also answers).
+pub const SINK_PLUGIN: Plugin = Plugin {
+    class: "io.fjord.connect.postgres.PostgresSinkConnector",
+    aliases: &[
+        "PostgresSink",
+        "io.confluent.connect.jdbc.JdbcSinkConnector",
+        "JdbcSinkConnector",
+    ],
+    connector_type: ConnectorType::Sink,
+    create: create_sink,
+};
+
+fn create_sink() -> Box<dyn Connector> {
+    Box::new(PostgresSinkConnector)
+}
 
 fn create_source() -> Box<dyn Connector> {
     Box::new(PostgresCdcSourceConnector)
