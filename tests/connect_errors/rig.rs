@@ -38,9 +38,14 @@ impl Rig {
     /// A broker and a standalone worker (StringConverter keys and values, offsets flushed
     /// every 200 ms) with no connector yet.
     pub async fn start() -> Rig {
+        Rig::start_with(&[]).await
+    }
+
+    /// [`Rig::start`] with these worker keys set (later keys win).
+    pub async fn start_with(extra: &[(&str, &str)]) -> Rig {
         let broker = common::broker().await;
         let dir = tempfile::tempdir().unwrap();
-        let config: ConfigMap = [
+        let mut config: ConfigMap = [
             ("bootstrap.servers", broker.bootstrap_servers()),
             (
                 "offset.storage.file.filename",
@@ -54,6 +59,9 @@ impl Rig {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
+        for (key, value) in extra {
+            config.insert((*key).to_owned(), (*value).to_owned());
+        }
         let worker = StandaloneWorker::start(config, Vec::new()).await.unwrap();
         let base = worker.rest_url();
         Rig {
@@ -75,7 +83,12 @@ impl Rig {
 
     /// A JSON request; the answer's status and body (`Null` when empty, a string when not
     /// JSON).
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(body) = body {
             request = request.json(&body);

@@ -91,19 +91,42 @@ async fn converter_failures_go_to_the_dead_letter_topic_or_fail_the_task() {
 
     // errors.tolerance=all: the good records reach the file, the bad ones the DLQ.
     let out = rig.path("json-all.txt");
-    rig.create("json-all", json_sink(&out, "json-in", "all", Some("json-dlq")))
-        .await;
+    rig.create(
+        "json-all",
+        json_sink(&out, "json-in", "all", Some("json-dlq")),
+    )
+    .await;
     common_wait_lines(&out, &["good 0", "good 1", "good 2"]).await;
     let dead = rig.consume("json-dlq", 2).await;
     use rdkafka::Message;
-    assert_eq!(dead[0].payload(), Some(NOT_JSON.as_bytes()), "original bytes");
-    assert_eq!(dead[1].payload(), Some(NO_ENVELOPE.as_bytes()), "original bytes");
+    assert_eq!(
+        dead[0].payload(),
+        Some(NOT_JSON.as_bytes()),
+        "original bytes"
+    );
+    assert_eq!(
+        dead[1].payload(),
+        Some(NO_ENVELOPE.as_bytes()),
+        "original bytes"
+    );
     assert_eq!(dead[0].key(), Some(&b"k"[..]), "original key");
     assert_eq!(header(&dead[0], "origin").as_deref(), Some("test-producer"));
-    let why_not_json =
-        assert_context(&dead[0], "json-in", 1, "json-all", "VALUE_CONVERTER", JSON_CONVERTER);
-    let why_no_envelope =
-        assert_context(&dead[1], "json-in", 3, "json-all", "VALUE_CONVERTER", JSON_CONVERTER);
+    let why_not_json = assert_context(
+        &dead[0],
+        "json-in",
+        1,
+        "json-all",
+        "VALUE_CONVERTER",
+        JSON_CONVERTER,
+    );
+    let why_no_envelope = assert_context(
+        &dead[1],
+        "json-in",
+        3,
+        "json-all",
+        "VALUE_CONVERTER",
+        JSON_CONVERTER,
+    );
     assert!(
         why_no_envelope.contains("schema") && why_no_envelope.contains("payload"),
         "{why_no_envelope}"
@@ -112,7 +135,9 @@ async fn converter_failures_go_to_the_dead_letter_topic_or_fail_the_task() {
     rig.assert_stays("json-all", "RUNNING").await;
     // Nothing more in the DLQ than the two bad records.
     assert_eq!(rig.high_watermark("json-dlq").await, 2);
-    witness.still_moves(&rig, "a tolerated converter failure").await;
+    witness
+        .still_moves(&rig, "a tolerated converter failure")
+        .await;
 
     // errors.tolerance=none: the first bad record fails the task, with the cause.
     let out_none = rig.path("json-none.txt");
@@ -135,7 +160,9 @@ async fn converter_failures_go_to_the_dead_letter_topic_or_fail_the_task() {
     let (code, root) = rig.call(Method::GET, "/", None).await;
     assert_eq!(code, 200, "{root}");
     rig.assert_stays("json-all", "RUNNING").await;
-    witness.still_moves(&rig, "a task failed on a converter").await;
+    witness
+        .still_moves(&rig, "a task failed on a converter")
+        .await;
     rig.stop().await;
 }
 

@@ -91,8 +91,13 @@ async fn a_failing_transform_is_skipped_to_the_dead_letter_topic_or_fails_the_ta
         "{trace}"
     );
     assert!(trace.contains("Cast$Value"), "{trace}");
-    assert!(!read_lines(&out_none).iter().any(|l| l == "-7"), "nothing after the failure");
-    witness.still_moves(&rig, "a sink failed on a transform").await;
+    assert!(
+        !read_lines(&out_none).iter().any(|l| l == "-7"),
+        "nothing after the failure"
+    );
+    witness
+        .still_moves(&rig, "a sink failed on a transform")
+        .await;
 
     // A source under all (a dead-letter topic for sources is Fjord's, not Kafka's): the
     // record goes there as JSON, the others on to the topic.
@@ -143,7 +148,9 @@ async fn a_failing_transform_is_skipped_to_the_dead_letter_topic_or_fails_the_ta
     let failed = rig.wait_task("cast-source-none", "FAILED").await;
     let trace = failed["trace"].as_str().unwrap();
     assert!(trace.contains("Cast$Value"), "{trace}");
-    witness.still_moves(&rig, "a source failed on a transform").await;
+    witness
+        .still_moves(&rig, "a source failed on a transform")
+        .await;
     rig.assert_stays("cast-all", "RUNNING").await;
     rig.stop().await;
 }

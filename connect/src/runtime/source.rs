@@ -49,10 +49,16 @@ impl ProducerContext for DeliveryTracker {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             if first.is_none() {
-                *first = Some(format!(
-                    "the broker refused a record for topic '{}': {error}",
-                    message.topic()
-                ));
+                *first = Some(match error {
+                    KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut) => format!(
+                        "no broker acknowledged a record for topic '{}' within the producer's message.timeout.ms; is the Kafka cluster in bootstrap.servers reachable? ({error})",
+                        message.topic()
+                    ),
+                    _ => format!(
+                        "the broker refused a record for topic '{}': {error}",
+                        message.topic()
+                    ),
+                });
             }
         }
     }
@@ -73,6 +79,8 @@ struct SourceRunner {
     errors: Arc<ErrorHandler>,
     offsets: Arc<dyn OffsetStore>,
     pending: HashMap<String, (JsonMap, JsonMap)>,
+    /// The source partition of the last tracked record and its offsets key.
+    last_key: Option<(JsonMap, String)>,
     topics_seen: std::collections::HashSet<String>,
 }
 
@@ -133,6 +141,7 @@ async fn run_inner(
         errors,
         offsets,
         pending: HashMap::new(),
+        last_key: None,
         topics_seen: std::collections::HashSet::new(),
     };
     let outcome = runner.poll_loop(task.as_mut()).await;
@@ -210,30 +219,35 @@ impl SourceRunner {
             source_offset,
             record,
         } = source;
-        let original = record.clone();
-        // Retriable failures are retried; any other comes back with its transform's class.
-        let applied = self
-            .errors
-            .retry(
-                || match self.context.transforms.apply_naming_class(record.clone()) {
-                    Err((_, e)) if e.is_retriable() => Err(e),
-                    other => Ok(other),
-                },
-            )
-            .await
-            .unwrap_or_else(|e| Err(("transforms", e)));
-        let transformed = match applied {
-            Ok(Some(record)) => record,
-            Ok(None) => {
-                self.track(source_partition, source_offset);
-                return Ok(());
-            }
-            Err((class, e)) => {
-                let failed = failed_source_record(&original, &source_partition, &source_offset);
-                self.errors
-                    .failed(Stage::Transformation, class, e, failed)?;
-                self.track(source_partition, source_offset);
-                return Ok(());
+        // Without transforms the record goes on as it is: no copies for a retry or for the
+        // dead-letter topic.
+        let transformed = if self.context.transforms.is_empty() {
+            record
+        } else {
+            // Retriable failures are retried; any other comes back with its transform's class.
+            let applied = self
+                .errors
+                .retry(
+                    || match self.context.transforms.apply_naming_class(record.clone()) {
+                        Err((_, e)) if e.is_retriable() => Err(e),
+                        other => Ok(other),
+                    },
+                )
+                .await
+                .unwrap_or_else(|e| Err(("transforms", e)));
+            match applied {
+                Ok(Some(transformed)) => transformed,
+                Ok(None) => {
+                    self.track(source_partition, source_offset);
+                    return Ok(());
+                }
+                Err((class, e)) => {
+                    let failed = failed_source_record(&record, &source_partition, &source_offset);
+                    self.errors
+                        .failed(Stage::Transformation, class, e, failed)?;
+                    self.track(source_partition, source_offset);
+                    return Ok(());
+                }
             }
         };
         let (key, value, headers) = match self.context.converters.to_kafka(&transformed) {
@@ -294,7 +308,16 @@ impl SourceRunner {
     }
 
     fn track(&mut self, partition: JsonMap, offset: JsonMap) {
-        let key = offset_key(&self.context.id.connector, &partition);
+        // Most records share their partition with the one before: reuse its key rather than
+        // serialize a JSON key per record.
+        let key = match &self.last_key {
+            Some((last, key)) if *last == partition => key.clone(),
+            _ => {
+                let key = offset_key(&self.context.id.connector, &partition);
+                self.last_key = Some((partition.clone(), key.clone()));
+                key
+            }
+        };
         self.pending.insert(key, (partition, offset));
     }
 
