@@ -16,6 +16,7 @@
 
 mod baseline;
 mod commits;
+mod connect;
 mod consume;
 mod e2e;
 mod histogram;
@@ -59,6 +60,8 @@ pub enum PerfMode {
     Commits(commits::PerfCommitsArgs),
     /// The sales -> prices transform: a hand-written rdkafka loop vs Fjord Streams (vs Quix Streams)
     Streams(streams::PerfStreamsArgs),
+    /// File source and sink vs raw rdkafka loops; distributed add and failover times
+    Connect(connect::PerfConnectArgs),
     /// Measure loopback TCP and sequential disk write throughput of this machine
     Baseline(baseline::BaselineArgs),
 }
@@ -78,6 +81,7 @@ pub async fn run(args: PerfArgs, shutdown: CancellationToken) -> anyhow::Result<
         PerfMode::Commits(a) => commits::run(a, quiet, &shutdown),
         PerfMode::Baseline(a) => baseline::run(a, &shutdown),
         PerfMode::Streams(a) => streams::run(a, quiet, &shutdown),
+        PerfMode::Connect(a) => connect::run(a, quiet, &shutdown),
     })
     .await
     .context("the benchmark thread panicked")??;
