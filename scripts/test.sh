@@ -12,6 +12,7 @@
 #                tests/python_*.rs, kafka-python 2.0.2 and confluent-kafka 2.3 for
 #                tests/old_clients.rs); when it fails, those tests fail too, and the report says why
 #   client-tools Debian's kcat for tests/old_clients.rs (scripts/client-tools.sh)
+#   postgres     PostgreSQL's server binaries for tests/connect_postgres_*.rs (scripts/postgres.sh)
 #   tests        every test target of the workspace (unit and end-to-end)
 #   doc-tests    the doc tests
 #   demo         the README's main command, `cargo run --example sales_prices`: built first, then run
@@ -94,6 +95,7 @@ step clippy cargo clippy --workspace --all-targets -- -D warnings
 step fuzz-check cargo check --manifest-path fuzz/Cargo.toml --bins --target-dir "$target_dir"
 step python-env scripts/python-env.sh all
 step client-tools scripts/client-tools.sh
+step postgres scripts/postgres.sh
 step tests cargo test --workspace --all-targets --no-fail-fast
 step doc-tests cargo test --workspace --doc --no-fail-fast
 step demo demo
