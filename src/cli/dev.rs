@@ -141,8 +141,8 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<E
     eprintln!("kafka bootstrap servers: {advertised} (listening on {broker_addr})");
     eprintln!("schema registry:         {}", registry.url());
     eprintln!(
-        "connect REST API:        {} ({} connector(s))",
-        worker.rest_url(),
+        "connect REST API:        http://{} ({} connector(s))",
+        loopback(worker.rest_addr()),
         args.connectors.len()
     );
     eprintln!(
@@ -218,6 +218,12 @@ fn worker_config(
         data_dir.join("connect.offsets").display().to_string(),
     );
     config.insert("offset.flush.interval.ms".into(), "5000".into());
+    // A sink on a topic that does not exist yet (the usual order while developing) sees it
+    // within a second, not after librdkafka's default 5-minute metadata refresh.
+    config.insert(
+        "consumer.topic.metadata.refresh.interval.ms".into(),
+        "1000".into(),
+    );
     if let Some(path) = &args.worker_config {
         let properties = Properties::from_path(path)
             .with_context(|| format!("worker config {}", path.display()))?;

@@ -285,6 +285,11 @@ fn worker_config(bootstrap: &str, dir: &Path, overrides: ConfigMap) -> ConfigMap
             dir.join("connect.offsets").display().to_string(),
         ),
         ("offset.flush.interval.ms", "1000".to_owned()),
+        // Sinks see topics created after they started within a second (librdkafka: 5 min).
+        (
+            "consumer.topic.metadata.refresh.interval.ms",
+            "1000".to_owned(),
+        ),
     ];
     for (key, value) in defaults {
         config.insert(key.to_owned(), value);
