@@ -13,6 +13,9 @@
 #                tests/old_clients.rs); when it fails, those tests fail too, and the report says why
 #   client-tools Debian's kcat for tests/old_clients.rs (scripts/client-tools.sh)
 #   postgres     PostgreSQL's server binaries for tests/connect_postgres_*.rs (scripts/postgres.sh)
+#   image        the fjord:dev container image for tests/container.rs (scripts/build-image.sh:
+#                it compiles the test targets, whose debug `fjord` binary goes in the image, so
+#                the tests step compiles nothing more; no Docker engine: says so, exits 0)
 #   tests        every test target of the workspace (unit and end-to-end)
 #   doc-tests    the doc tests
 #   demo         the README's main command, `cargo run --example sales_prices`: built first, then run
@@ -96,6 +99,7 @@ step fuzz-check cargo check --manifest-path fuzz/Cargo.toml --bins --target-dir 
 step python-env scripts/python-env.sh all
 step client-tools scripts/client-tools.sh
 step postgres scripts/postgres.sh
+step image scripts/build-image.sh
 step tests cargo test --workspace --all-targets --no-fail-fast
 step doc-tests cargo test --workspace --doc --no-fail-fast
 step demo demo
