@@ -17,7 +17,20 @@ const SALE_SCHEMA: &str = r#"{"type":"record","name":"Sale","fields":[
 
 #[tokio::test]
 async fn a_cluster_serves_json_and_avro_records_and_connect() {
+    let started = std::time::Instant::now();
     let cluster = TestCluster::start().await.unwrap();
+    // For BENCHMARKS.md (`--nocapture`): the whole cluster's start, and this process's RSS.
+    eprintln!(
+        "test cluster ready in {:?}; process RSS {}",
+        started.elapsed(),
+        std::fs::read_to_string("/proc/self/status")
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.starts_with("VmRSS"))
+            .unwrap_or("VmRSS: ?")
+            .trim_start_matches("VmRSS:")
+            .trim()
+    );
     cluster.create_topic("sales-json", 3).await.unwrap();
     let serde = json::<Sale>();
     for (i, product) in ["apples", "pears", "plums"].into_iter().enumerate() {
