@@ -39,7 +39,8 @@ fn read_until(bootstrap: &str, topic: &str, done: impl Fn(&[Event]) -> bool) -> 
     let mut c = common::client_config(bootstrap);
     c.set("enable.auto.commit", "false")
         .set("fetch.wait.max.ms", "100")
-        .set("group.id", "fjord-test-pg");
+        .set("group.id", "fjord-test-pg")
+        .set("isolation.level", "read_uncommitted");
     let consumer: BaseConsumer = c.create().unwrap();
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(topic, 0, Offset::Beginning)
@@ -47,7 +48,13 @@ fn read_until(bootstrap: &str, topic: &str, done: impl Fn(&[Event]) -> bool) -> 
     consumer.assign(&tpl).unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut out = Vec::new();
-    while !done(&out) {
+    // `done` looks at everything read: asked when the topic is drained for now, or every 2000
+    // records, not after each one.
+    let mut since_check = 0;
+    loop {
+        if since_check == 0 && done(&out) {
+            break;
+        }
         if Instant::now() >= deadline {
             let mut ops = BTreeMap::new();
             for e in &out {
@@ -61,6 +68,7 @@ fn read_until(bootstrap: &str, topic: &str, done: impl Fn(&[Event]) -> bool) -> 
         }
         match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(m)) => {
+                since_check = (since_check + 1) % 2000;
                 let parse = |b: Option<&[u8]>| {
                     b.map(|b| serde_json::from_slice(b).unwrap())
                         .unwrap_or(Value::Null)
@@ -70,10 +78,11 @@ fn read_until(bootstrap: &str, topic: &str, done: impl Fn(&[Event]) -> bool) -> 
                     value: parse(m.payload()),
                 });
             }
-            Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) | None => {}
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) | None => since_check = 0,
             Some(Err(e)) => {
                 // The topic may not exist yet.
                 let _ = e;
+                since_check = 0;
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
@@ -397,4 +406,71 @@ async fn a_sigkilled_worker_and_a_restarted_postgres_lose_no_change() {
     // Rows inserted before the slot existed arrive as snapshot reads; the rest as inserts.
     assert!(creates > 0);
     worker.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_snapshot_resumes_from_its_last_chunk() {
+    let pg = PgServer::start();
+    let db = pg.create_database("big").await;
+    let rows = 60_000;
+    exec(
+        &db,
+        &format!(
+            "CREATE TABLE readings (id bigint PRIMARY KEY, v text NOT NULL);
+             INSERT INTO readings SELECT g, md5(g::text) FROM generate_series(1, {rows}) g;"
+        ),
+    )
+    .await;
+    let broker = common::broker().await;
+    let bs = broker.bootstrap_servers();
+    let dir = tempfile::tempdir().unwrap();
+    let file = connector_file(
+        dir.path(),
+        "pg-big",
+        &pg,
+        "big",
+        &[
+            ("topic.prefix", "big"),
+            ("slot.name", "big_slot"),
+            ("snapshot.fetch.size", "500"),
+        ],
+    );
+    let topic = "big.public.readings";
+    let mut worker = start_worker(dir.path(), &bs, &[&file]);
+    let before = read_until(&bs, topic, |e| e.len() >= 5_000).len();
+    worker.kill();
+    let c: BaseConsumer = common::client_config(&bs).create().unwrap();
+    let (_, read_before_kill) = c
+        .fetch_watermarks(topic, 0, Duration::from_secs(5))
+        .unwrap();
+    drop(c);
+    let read_before_kill = usize::try_from(read_before_kill).unwrap();
+    assert!(
+        read_before_kill < rows,
+        "the snapshot finished before the kill ({read_before_kill} rows): the test proves nothing"
+    );
+    // Changes made while the worker is down are streamed after the resumed snapshot.
+    exec(&db, "UPDATE readings SET v = 'late' WHERE id = 1").await;
+    let worker = start_worker(dir.path(), &bs, &[&file]);
+    let _worker = worker;
+    let events = read_until(&bs, topic, |e| {
+        e.iter().any(|e| e.op() == Some("u"))
+            && e.iter()
+                .filter_map(Event::after_id)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+                >= rows
+    });
+    let reads = events.iter().filter(|e| e.op() == Some("r")).count();
+    let repeated = reads - rows;
+    assert!(
+        repeated < before,
+        "the restart re-read {repeated} rows: it resumed from zero, not from its last committed chunk ({read_before_kill} rows were read before the kill)"
+    );
+    let last = events
+        .iter()
+        .rev()
+        .find(|e| e.after_id() == Some(1))
+        .unwrap();
+    assert_eq!(last.value["payload"]["after"]["v"], "late");
 }
