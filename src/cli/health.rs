@@ -149,3 +149,39 @@ async fn health(
     };
     (code, Json(body))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A loopback address no one listens on.
+    fn closed_port() -> SocketAddr {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_part_that_does_not_answer_makes_the_whole_down() {
+        let http = reqwest::Client::new();
+        let broker = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let up = HealthTargets {
+            broker: broker.local_addr().unwrap(),
+            registry: None,
+            connect: None,
+        };
+        let (healthy, body) = check(&up, &http).await;
+        assert!(healthy, "{body}");
+        assert_eq!(body["parts"]["broker"], "UP");
+
+        let down = HealthTargets {
+            connect: Some(format!("http://{}", closed_port())),
+            ..up
+        };
+        let (healthy, body) = check(&down, &http).await;
+        assert!(!healthy, "{body}");
+        assert_eq!(body["status"], "DOWN");
+        assert_eq!(body["parts"]["connect"]["status"], "DOWN");
+        assert_eq!(body["parts"]["broker"], "UP");
+    }
+}
