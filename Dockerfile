@@ -5,6 +5,7 @@
 # passwd/group naming the non-root user 10001. Build it with scripts/build-image.sh, not by
 # hand: the build context is the directory that script prepares.
 FROM scratch
+LABEL org.opencontainers.image.title=fjord
 
 COPY rootfs/ /
 # The data volume and a temp dir, owned by the user the process runs as.

@@ -65,5 +65,7 @@ printf 'root:x:0:\nfjord:x:10001:\n' >"$context/rootfs/etc/group"
 
 cp Dockerfile "$context/Dockerfile"
 docker build --quiet -t "$tag" "$context" >/dev/null
+# The image this one replaced is left untagged: remove those, so CI's disk does not fill up.
+docker image prune -f --filter label=org.opencontainers.image.title=fjord >/dev/null
 size=$(docker image inspect --format '{{.Size}}' "$tag")
 echo "build-image: built $tag from the $profile binary ($((size / 1024 / 1024)) MiB): $(echo $libraries | tr '\n' ' ')"
