@@ -26,6 +26,9 @@ pub const SINK_CLASS: &str = "org.apache.kafka.connect.file.FileStreamSinkConnec
 pub const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
 pub const STRING_CONVERTER: &str = "org.apache.kafka.connect.storage.StringConverter";
 
+/// A record to produce: its value and its headers.
+pub type Produced<'a> = (&'a [u8], &'a [(&'a str, &'a str)]);
+
 pub struct Rig {
     pub broker: EmbeddedBroker,
     pub dir: tempfile::TempDir,
@@ -156,7 +159,7 @@ impl Rig {
     }
 
     /// Produces `(value, headers)` records to partition 0 of `topic`, in order.
-    pub async fn produce(&self, topic: &str, records: &[(&[u8], &[(&str, &str)])]) {
+    pub async fn produce(&self, topic: &str, records: &[Produced<'_>]) {
         let producer = common::producer(&self.bootstrap(), &[]);
         for (value, headers) in records {
             let mut owned = OwnedHeaders::new();
@@ -216,8 +219,7 @@ impl Rig {
         )
         .await;
         self.wait_task("witness", "RUNNING").await;
-        let witness = Witness { file, lines: 0 };
-        witness
+        Witness { file, lines: 0 }
     }
 
     pub async fn stop(mut self) {

@@ -259,20 +259,24 @@ impl SourceRunner {
                 return Ok(());
             }
         };
-        let mut kafka_headers = OwnedHeaders::new_with_capacity(headers.len());
-        for (key, value) in &headers {
-            kafka_headers = kafka_headers.insert(Header {
-                key,
-                value: value.as_deref(),
-            });
-        }
-        if self.topics_seen.insert(transformed.topic.clone()) {
+        if !self.topics_seen.contains(&transformed.topic) {
+            self.topics_seen.insert(transformed.topic.clone());
             self.context
                 .status
                 .topic_used(&self.context.id.connector, &transformed.topic);
         }
-        let mut kafka: BaseRecord<'_, [u8], [u8]> =
-            BaseRecord::to(&transformed.topic).headers(kafka_headers);
+        let mut kafka: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&transformed.topic);
+        // librdkafka allocates a header list per record that has one: none when empty.
+        if !headers.is_empty() {
+            let mut kafka_headers = OwnedHeaders::new_with_capacity(headers.len());
+            for (key, value) in &headers {
+                kafka_headers = kafka_headers.insert(Header {
+                    key,
+                    value: value.as_deref(),
+                });
+            }
+            kafka = kafka.headers(kafka_headers);
+        }
         if let Some(key) = &key {
             kafka = kafka.key(key);
         }
@@ -311,7 +315,13 @@ impl SourceRunner {
         // Most records share their partition with the one before: reuse its key rather than
         // serialize a JSON key per record.
         let key = match &self.last_key {
-            Some((last, key)) if *last == partition => key.clone(),
+            Some((last, key)) if *last == partition => {
+                if let Some(entry) = self.pending.get_mut(key) {
+                    *entry = (partition, offset);
+                    return;
+                }
+                key.clone()
+            }
             _ => {
                 let key = offset_key(&self.context.id.connector, &partition);
                 self.last_key = Some((partition.clone(), key.clone()));

@@ -417,7 +417,7 @@ fn raw_produce(bootstrap: &str, file: &Path, topic: &str) -> anyhow::Result<()> 
             }
         }
         sent += 1;
-        if sent % 1024 == 0 {
+        if sent.is_multiple_of(1024) {
             producer.poll(Duration::ZERO);
         }
         line.clear();
