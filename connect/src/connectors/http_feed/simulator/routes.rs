@@ -223,7 +223,16 @@ async fn flush(tx: &mpsc::Sender<Chunk>, buf: &mut Vec<u8>, slow: Option<Duratio
     }
 }
 
+/// Cuts the connection without a clean end of the body. First waits until the server took
+/// every chunk queued (up to a second) and a moment more, because an error in the body
+/// makes the server drop what it has not written to the socket yet: the posts before the
+/// cut reach the client, as on a real connection that breaks.
 async fn cut(tx: &mpsc::Sender<Chunk>, why: &str) {
+    let drained_by = Instant::now() + Duration::from_secs(1);
+    while tx.capacity() < tx.max_capacity() && Instant::now() < drained_by {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
     let _ = tx
         .send(Err(std::io::Error::new(
             std::io::ErrorKind::ConnectionAborted,
