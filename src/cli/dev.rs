@@ -13,7 +13,8 @@
 //! `FJORD_DATA_DIR`. Any broker setting also comes from a `KAFKA_*` variable as the Kafka
 //! images spell them (`KAFKA_NUM_PARTITIONS=3` is `num.partitions=3`, `KAFKA_LISTENERS`,
 //! `KAFKA_ADVERTISED_LISTENERS`, `KAFKA_LOG_DIRS`); the `FJORD_*` ones and `-o` flags win.
-//! Without a data dir the data lives in a temporary directory removed at exit.
+//! Without a data dir (the flag, `FJORD_DATA_DIR`, `KAFKA_LOG_DIRS` or `-o log.dirs=`) the data
+//! lives in a temporary directory removed at exit.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -37,8 +38,9 @@ pub struct DevArgs {
     /// Connector configs for the Connect worker (.properties, or .json as the REST API takes them)
     pub connectors: Vec<PathBuf>,
     /// The broker's listener, HOST:PORT or PLAINTEXT://HOST:PORT (an empty host is 0.0.0.0)
-    #[arg(long, env = "FJORD_LISTENERS", default_value = "127.0.0.1:9092")]
-    pub listeners: String,
+    /// [default: KAFKA_LISTENERS, else 127.0.0.1:9092]
+    #[arg(long, env = "FJORD_LISTENERS")]
+    pub listeners: Option<String>,
     /// The address clients are told to connect to, when it differs from the listener
     #[arg(long, env = "FJORD_ADVERTISED_LISTENERS", value_name = "HOST:PORT")]
     pub advertised_listeners: Option<String>,
@@ -59,7 +61,7 @@ pub struct DevArgs {
     /// Where `GET /health` is served
     #[arg(long, env = "FJORD_HEALTH_LISTEN", default_value = health::DEFAULT_HEALTH_LISTEN)]
     pub health_listen: String,
-    /// Data directory (topics, Connect offsets) [default: a temporary one, removed at exit]
+    /// Data directory (topics, Connect offsets) [default: KAFKA_LOG_DIRS, else a temporary one, removed at exit]
     #[arg(long, env = "FJORD_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// More Connect worker settings (Kafka's connect-standalone.properties keys)
@@ -76,8 +78,14 @@ pub struct DevArgs {
 /// A port in use, a bad setting or connector config, an unusable data dir.
 pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let (_temp, data_dir) = match &args.data_dir {
-        Some(dir) => (None, dir.clone()),
+    let settings = broker_settings(&args, std::env::vars())?;
+    let from_settings = settings
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "log.dirs" || k == "log.dir")
+        .map(|(_, v)| PathBuf::from(v.split(',').next().unwrap_or_default().trim()));
+    let (_temp, data_dir) = match args.data_dir.clone().or(from_settings) {
+        Some(dir) => (None, dir),
         None => {
             let temp = tempfile::Builder::new()
                 .prefix("fjord-dev-")
@@ -89,7 +97,12 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<E
     };
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
-    let broker = Broker::start(broker_config(&args, &data_dir)?).await?;
+    let mut config = BrokerConfig::default();
+    config
+        .apply_properties(settings.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .context("in the KAFKA_* variables, -o flags or listener settings")?;
+    config.data_dir = data_dir.clone();
+    let broker = Broker::start(config).await?;
     let broker_addr = broker.local_addr();
     let bootstrap = loopback(broker_addr).to_string();
 
@@ -134,10 +147,11 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<E
     let stop_health = shutdown.child_token();
     let health_server = tokio::spawn(health::serve(health_listener, targets, stop_health.clone()));
 
-    let advertised = args
-        .advertised_listeners
-        .clone()
-        .unwrap_or_else(|| bootstrap.clone());
+    let advertised = settings
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "advertised.listeners")
+        .map_or_else(|| bootstrap.clone(), |(_, v)| v.clone());
     eprintln!("kafka bootstrap servers: {advertised} (listening on {broker_addr})");
     eprintln!("schema registry:         {}", registry.url());
     eprintln!(
@@ -162,28 +176,32 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<E
     Ok(ExitCode::SUCCESS)
 }
 
-/// The broker's settings: the embedded defaults (no rebalance delay: a dev cluster has one
-/// member per group most of the time), then `KAFKA_*` variables, `-o` flags, the listener
-/// flags and the data dir, later ones winning.
-fn broker_config(args: &DevArgs, data_dir: &std::path::Path) -> anyhow::Result<BrokerConfig> {
-    let mut settings = kafka_env(std::env::vars());
+/// The broker's settings over the embedded defaults (no rebalance delay: a dev cluster has
+/// one member per group most of the time): the default listener, then `KAFKA_*` variables,
+/// `-o` flags and the listener flags (or `FJORD_*` variables), later ones winning.
+fn broker_settings(
+    args: &DevArgs,
+    env: impl Iterator<Item = (String, String)>,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let mut settings = vec![("listeners".to_owned(), DEFAULT_LISTENER.to_owned())];
+    settings.extend(kafka_env(env));
     for o in &args.overrides {
         let (k, v) = o
             .split_once('=')
             .with_context(|| format!("--override '{o}' is not KEY=VALUE"))?;
         settings.push((k.trim().to_owned(), v.to_owned()));
     }
-    settings.push(("listeners".into(), args.listeners.clone()));
+    if let Some(listeners) = &args.listeners {
+        settings.push(("listeners".into(), listeners.clone()));
+    }
     if let Some(advertised) = &args.advertised_listeners {
         settings.push(("advertised.listeners".into(), advertised.clone()));
     }
-    let mut config = BrokerConfig::default();
-    config
-        .apply_properties(settings.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .context("in the KAFKA_* variables, -o flags or listener settings")?;
-    config.data_dir = data_dir.to_path_buf();
-    Ok(config)
+    Ok(settings)
 }
+
+/// Where the broker listens when nothing says otherwise (Kafka's port, loopback only).
+const DEFAULT_LISTENER: &str = "127.0.0.1:9092";
 
 /// Broker settings from `KAFKA_*` variables, as the Kafka images read them: the rest of the
 /// name lower-cased with `_` for `.` (`KAFKA_LOG_RETENTION_HOURS` is `log.retention.hours`).
@@ -278,6 +296,49 @@ mod tests {
         assert_eq!(parse("[::1]:8081"), "[::1]:8081");
         assert!(listen_addr("x", "nohost").is_err());
         assert!(listen_addr("x", "example.com:1").is_err());
+    }
+
+    #[test]
+    fn flags_win_over_kafka_variables_which_win_over_defaults() {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            dev: DevArgs,
+        }
+        let env = || {
+            [
+                ("KAFKA_LISTENERS", "PLAINTEXT://:9093"),
+                ("KAFKA_LOG_DIRS", "/d"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .into_iter()
+        };
+        let last = |settings: &[(String, String)], key: &str| {
+            settings
+                .iter()
+                .rev()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        };
+        let none = Cli::try_parse_from(["dev"]).unwrap().dev;
+        let defaults = broker_settings(&none, std::iter::empty()).unwrap();
+        assert_eq!(
+            last(&defaults, "listeners").as_deref(),
+            Some(DEFAULT_LISTENER)
+        );
+        let from_env = broker_settings(&none, env()).unwrap();
+        assert_eq!(
+            last(&from_env, "listeners").as_deref(),
+            Some("PLAINTEXT://:9093")
+        );
+        assert_eq!(last(&from_env, "log.dirs").as_deref(), Some("/d"));
+        let flags = Cli::try_parse_from(["dev", "--listeners", "0.0.0.0:1", "-o", "log.dirs=/e"])
+            .unwrap()
+            .dev;
+        let both = broker_settings(&flags, env()).unwrap();
+        assert_eq!(last(&both, "listeners").as_deref(), Some("0.0.0.0:1"));
+        assert_eq!(last(&both, "log.dirs").as_deref(), Some("/e"));
     }
 
     #[test]
