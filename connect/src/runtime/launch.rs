@@ -68,16 +68,39 @@ pub fn load_connector_file(path: &Path) -> Result<ConfigMap> {
     Ok(map)
 }
 
-/// The Kafka cluster id, for `GET /` (`None` when the cluster does not answer in time).
-pub async fn cluster_id(worker: &WorkerConfig) -> Option<String> {
-    let config = worker.client_settings("admin").consumer_config(None);
-    tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = config.create().ok()?;
-        consumer.client().fetch_cluster_id(Duration::from_secs(5))
-    })
-    .await
-    .ok()
-    .flatten()
+/// The Kafka cluster id, for `GET /`: looked up on first use (not at start, where it would
+/// cost a broker round trip before the worker is ready), then kept; an unanswered lookup is
+/// tried again at the next request.
+pub struct ClusterId {
+    settings: fjord_core::client::ClientSettings,
+    // A tokio mutex: held across the lookup, so concurrent first requests make one.
+    known: tokio::sync::Mutex<Option<String>>,
+}
+
+impl ClusterId {
+    /// A cluster id of the cluster `worker` uses, `known` already or looked up when asked.
+    pub fn new(worker: &WorkerConfig, known: Option<String>) -> Self {
+        Self {
+            settings: worker.client_settings("admin"),
+            known: tokio::sync::Mutex::new(known),
+        }
+    }
+
+    /// The id (`None` when the cluster does not answer within 2 s).
+    pub async fn get(&self) -> Option<String> {
+        let mut known = self.known.lock().await;
+        if known.is_none() {
+            let config = self.settings.consumer_config(None);
+            *known = tokio::task::spawn_blocking(move || {
+                let consumer: BaseConsumer = config.create().ok()?;
+                consumer.client().fetch_cluster_id(Duration::from_secs(2))
+            })
+            .await
+            .ok()
+            .flatten();
+        }
+        known.clone()
+    }
 }
 
 /// Binds the REST listener; returns it, its address and the worker id (`host:port`, the
@@ -130,11 +153,10 @@ impl StandaloneWorker {
         })?;
         let offsets: Arc<dyn OffsetStore> = Arc::new(FileOffsetStore::open(offsets_file)?);
         let (listener, rest_addr, worker_id) = bind_rest(&config).await?;
-        let cluster = cluster_id(&config).await;
         let config = Arc::new(config);
         let status = Arc::new(StatusBoard::new(worker_id));
         let worker = Arc::new(Worker::new(config, offsets, status));
-        let herder = Arc::new(StandaloneHerder::new(worker, cluster));
+        let herder = Arc::new(StandaloneHerder::new(worker, None));
         for connector in connectors {
             let name = connector.get("name").cloned().unwrap_or_default();
             if name.trim().is_empty() {

@@ -30,7 +30,7 @@ pub struct StandaloneHerder {
     // A tokio mutex: changes stop and start tasks (awaits) under it, so requests on the same
     // connector are applied one at a time, in order.
     connectors: tokio::sync::Mutex<BTreeMap<String, Connector>>,
-    cluster_id: Option<String>,
+    cluster_id: super::launch::ClusterId,
 }
 
 /// The version Fjord's REST API answers as (the Kafka Connect API it follows).
@@ -157,7 +157,9 @@ pub fn validate_for_plugin(
 
 impl StandaloneHerder {
     /// A herder over this worker.
+    /// `cluster_id` when known; else it is looked up on the first `GET /`.
     pub fn new(worker: Arc<Worker>, cluster_id: Option<String>) -> Self {
+        let cluster_id = super::launch::ClusterId::new(worker.config(), cluster_id);
         Self {
             worker,
             connectors: tokio::sync::Mutex::new(BTreeMap::new()),
@@ -225,7 +227,7 @@ impl StandaloneHerder {
 #[async_trait]
 impl Herder for StandaloneHerder {
     async fn server_info(&self) -> ServerInfo {
-        server_info(self.cluster_id.clone())
+        server_info(self.cluster_id.get().await)
     }
 
     async fn connectors(&self) -> Vec<String> {

@@ -62,7 +62,7 @@ pub struct DistributedHerder {
     // A tokio mutex: serialises the leader's writes, so two requests never interleave their
     // records for one connector.
     writes: tokio::sync::Mutex<()>,
-    cluster_id: Option<String>,
+    cluster_id: super::launch::ClusterId,
 }
 
 struct SnapshotInput(SharedSnapshot);
@@ -184,7 +184,7 @@ impl DistributedHerder {
 #[async_trait]
 impl Herder for DistributedHerder {
     async fn server_info(&self) -> ServerInfo {
-        server_info(self.cluster_id.clone())
+        server_info(self.cluster_id.get().await)
     }
 
     async fn connectors(&self) -> Vec<String> {
@@ -459,7 +459,7 @@ impl DistributedWorker {
             Arc::clone(&status_log),
             tokio::runtime::Handle::current(),
         )));
-        let cluster_id = super::launch::cluster_id(&config).await;
+        let cluster_id = super::launch::ClusterId::new(&config, None);
         let config = Arc::new(config);
         let worker = Arc::new(Worker::new(
             Arc::clone(&config),
