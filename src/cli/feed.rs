@@ -6,9 +6,11 @@
 //!
 //! `fjord feed bench` measures posts/s from an unthrottled simulator into a topic through
 //! `HttpFeedSource` in stream mode (a standalone worker in this process, JsonConverter
-//! without schemas, key `user.id`), against a raw rdkafka producer of the same posts (the
-//! same JSON lines and keys, generated before the clock starts) in the same run, on the same
-//! broker (an embedded one unless `--bootstrap-server`). Each side is timed by a watcher of
+//! without schemas, key `user.id`; and with `value.format=string` and the StringConverter),
+//! against a raw rdkafka producer of the same posts (the same JSON lines and keys, generated
+//! as it sends them, as the simulator does; and, for librdkafka's ceiling, generated before
+//! the clock starts) in the same run, on the same broker (an embedded one unless
+//! `--bootstrap-server`). Each side is timed by a watcher of
 //! the topic's high watermark, from the first record seen to the last; rounds alternate the
 //! order; medians and the ratio are printed.
 
@@ -193,6 +195,121 @@ fn median(v: &[f64]) -> f64 {
     s.get(s.len() / 2).copied().unwrap_or(0.0)
 }
 
+/// What is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Contender {
+    /// A raw producer that generates each post as it sends it (the simulator's work, minus
+    /// HTTP and Connect): the baseline.
+    RawProducer,
+    /// A raw producer of posts generated before the clock starts (librdkafka's ceiling).
+    RawPregenerated,
+    /// HttpFeedSource, value.format=json, JsonConverter without schemas.
+    FeedJson,
+    /// HttpFeedSource, value.format=string, StringConverter.
+    FeedString,
+}
+
+impl Contender {
+    const ALL: [Contender; 4] = [
+        Contender::RawProducer,
+        Contender::RawPregenerated,
+        Contender::FeedJson,
+        Contender::FeedString,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Contender::RawProducer => "raw_producer",
+            Contender::RawPregenerated => "raw_pregenerated",
+            Contender::FeedJson => "feed_source_json",
+            Contender::FeedString => "feed_source_string",
+        }
+    }
+}
+
+fn raw_generating(bootstrap: &str, topic: &str, seed: u64, posts: u64) -> anyhow::Result<()> {
+    let generator = PostGenerator::new(seed);
+    let producer: BaseProducer = fjord_core::ClientSettings::new(bootstrap)
+        .producer_config()
+        .create()?;
+    for i in 0..posts {
+        let post = generator.post(i);
+        let key = post.user.id.to_string();
+        let value = serde_json::to_vec(&post)?;
+        let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic)
+            .key(key.as_bytes())
+            .payload(value.as_slice());
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    producer.poll(Duration::from_millis(5));
+                    record = back;
+                }
+            }
+        }
+        if i % 1024 == 0 {
+            producer.poll(Duration::ZERO);
+        }
+    }
+    producer.flush(Duration::from_secs(60))?;
+    Ok(())
+}
+
+async fn feed_source(
+    bootstrap: &str,
+    dir: &std::path::Path,
+    topic: &str,
+    seed: u64,
+    posts: u64,
+    as_text: bool,
+    watcher: tokio::task::JoinHandle<anyhow::Result<f64>>,
+) -> anyhow::Result<f64> {
+    let simulator = FeedSimulator::start(
+        "127.0.0.1:0",
+        SimulatorConfig {
+            seed,
+            posts: Some(posts),
+            ..SimulatorConfig::default()
+        },
+    )
+    .await?;
+    let converter = if as_text {
+        "org.apache.kafka.connect.storage.StringConverter"
+    } else {
+        "org.apache.kafka.connect.json.JsonConverter"
+    };
+    let offsets = dir.join(format!("{topic}.offsets")).display().to_string();
+    let worker = StandaloneWorker::start(
+        config(&[
+            ("bootstrap.servers", bootstrap),
+            ("offset.storage.file.filename", &offsets),
+            (
+                "key.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+            ("key.converter.schemas.enable", "false"),
+            ("value.converter", converter),
+            ("value.converter.schemas.enable", "false"),
+            ("listeners", "http://127.0.0.1:0"),
+        ]),
+        vec![config(&[
+            ("name", topic),
+            ("connector.class", "HttpFeedSource"),
+            ("url", &simulator.url("/2/stream")),
+            ("mode", "stream"),
+            ("topic", topic),
+            ("key.field", "user.id"),
+            ("value.format", if as_text { "string" } else { "json" }),
+        ])],
+    )
+    .await?;
+    let seconds = watcher.await?;
+    worker.shutdown().await;
+    simulator.shutdown().await;
+    seconds
+}
+
 async fn bench(args: BenchArgs, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
     let embedded = match &args.bootstrap_server {
         Some(_) => None,
@@ -225,104 +342,69 @@ async fn bench(args: BenchArgs, shutdown: CancellationToken) -> anyhow::Result<E
         args.posts,
         bytes / posts.len().max(1)
     );
-    let (mut raw, mut connector) = (Vec::new(), Vec::new());
+    let mut rates: Vec<(Contender, Vec<f64>)> =
+        Contender::ALL.iter().map(|c| (*c, Vec::new())).collect();
     for round in 0..args.rounds {
-        let mut sides = [false, true];
+        let mut order = Contender::ALL.to_vec();
         if round % 2 == 1 {
-            sides.reverse();
+            order.reverse();
         }
-        for is_connector in sides {
+        for c in order {
             if shutdown.is_cancelled() {
                 bail!("interrupted");
             }
-            let topic = format!(
-                "perf-feed-{}-{round}-{}",
-                if is_connector { "connector" } else { "raw" },
-                std::process::id()
-            );
+            let topic = format!("perf-feed-{}-{round}-{}", c.name(), std::process::id());
             create_topic(&bootstrap, &topic).await?;
             let deadline = Instant::now() + Duration::from_secs(args.timeout_s);
             let (bs, t, total) = (bootstrap.clone(), topic.clone(), args.posts);
             let watcher = tokio::task::spawn_blocking(move || time_until(&bs, &t, total, deadline));
-            let seconds = if is_connector {
-                let simulator = FeedSimulator::start(
-                    "127.0.0.1:0",
-                    SimulatorConfig {
-                        seed,
-                        posts: Some(args.posts),
-                        ..SimulatorConfig::default()
-                    },
-                )
-                .await?;
-                let worker = StandaloneWorker::start(
-                    config(&[
-                        ("bootstrap.servers", &bootstrap),
-                        (
-                            "offset.storage.file.filename",
-                            &dir.join(format!("{topic}.offsets")).display().to_string(),
-                        ),
-                        (
-                            "key.converter",
-                            "org.apache.kafka.connect.json.JsonConverter",
-                        ),
-                        ("key.converter.schemas.enable", "false"),
-                        (
-                            "value.converter",
-                            "org.apache.kafka.connect.json.JsonConverter",
-                        ),
-                        ("value.converter.schemas.enable", "false"),
-                        ("listeners", "http://127.0.0.1:0"),
-                    ]),
-                    vec![config(&[
-                        ("name", &topic),
-                        ("connector.class", "HttpFeedSource"),
-                        ("url", &simulator.url("/2/stream")),
-                        ("mode", "stream"),
-                        ("topic", &topic),
-                        ("key.field", "user.id"),
-                    ])],
-                )
-                .await?;
-                let seconds = watcher.await??;
-                worker.shutdown().await;
-                simulator.shutdown().await;
-                seconds
-            } else {
-                let (bs, t, p) = (
-                    bootstrap.clone(),
-                    topic.clone(),
-                    std::sync::Arc::clone(&posts),
-                );
-                let producer = tokio::task::spawn_blocking(move || raw_produce(&bs, &t, &p));
-                let seconds = watcher.await??;
-                producer.await??;
-                seconds
+            let seconds = match c {
+                Contender::FeedJson | Contender::FeedString => {
+                    let as_text = c == Contender::FeedString;
+                    feed_source(&bootstrap, &dir, &topic, seed, args.posts, as_text, watcher)
+                        .await?
+                }
+                Contender::RawProducer => {
+                    let (bs, t, n) = (bootstrap.clone(), topic.clone(), args.posts);
+                    let producer =
+                        tokio::task::spawn_blocking(move || raw_generating(&bs, &t, seed, n));
+                    let seconds = watcher.await??;
+                    producer.await??;
+                    seconds
+                }
+                Contender::RawPregenerated => {
+                    let (bs, t, p) = (
+                        bootstrap.clone(),
+                        topic.clone(),
+                        std::sync::Arc::clone(&posts),
+                    );
+                    let producer = tokio::task::spawn_blocking(move || raw_produce(&bs, &t, &p));
+                    let seconds = watcher.await??;
+                    producer.await??;
+                    seconds
+                }
             };
             let rate = args.posts as f64 / seconds;
             eprintln!(
-                "round {round}: {:17} {rate:>10.0} posts/s ({seconds:.2} s)",
-                if is_connector {
-                    "http_feed_source"
-                } else {
-                    "raw_producer"
-                }
+                "round {round}: {:19} {rate:>10.0} posts/s ({seconds:.2} s)",
+                c.name()
             );
-            if is_connector {
-                connector.push(rate)
-            } else {
-                raw.push(rate)
+            if let Some((_, v)) = rates.iter_mut().find(|(k, _)| *k == c) {
+                v.push(rate);
             }
         }
     }
-    let (raw_median, connector_median) = (median(&raw), median(&connector));
-    println!("posts            {}", args.posts);
-    println!("rounds           {}", args.rounds);
-    println!("raw_producer     {raw_median:.0} posts/s (median)");
-    println!("http_feed_source {connector_median:.0} posts/s (median)");
-    println!(
-        "ratio            {:.2}x",
-        connector_median / raw_median.max(1e-9)
-    );
+    println!("posts                 {}", args.posts);
+    println!("rounds                {}", args.rounds);
+    let baseline = median(&rates[0].1).max(1e-9);
+    for (c, v) in &rates {
+        println!(
+            "{:21} {:>8.0} posts/s (median)  {:.2}x raw_producer",
+            c.name(),
+            median(v),
+            median(v) / baseline
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
     drop(embedded);
     Ok(ExitCode::SUCCESS)

@@ -53,6 +53,8 @@ pub const RECONNECT_BACKOFF_MAX_MS: &str = "reconnect.backoff.max.ms";
 pub const DEDUPE_CAPACITY: &str = "dedupe.capacity";
 /// The most records one `poll` returns.
 pub const BATCH_SIZE: &str = "batch.size";
+/// `json` (the post as schemaless data) or `string` (the post's JSON text as a STRING).
+pub const VALUE_FORMAT: &str = "value.format";
 
 /// How the feed is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +129,8 @@ pub struct FeedSettings {
     pub dedupe_capacity: usize,
     /// Records per poll.
     pub batch_size: usize,
+    /// Whether the value is the post's text (`value.format=string`).
+    pub value_as_text: bool,
 }
 
 /// The connector's keys.
@@ -189,6 +193,8 @@ pub fn config_def() -> ConfigDef {
         .validator(ms(1))
         .optional(BATCH_SIZE, ConfigType::Int, "2000", Importance::Low, "The most records one poll of the task returns")
         .validator(ms(1))
+        .optional(VALUE_FORMAT, ConfigType::String, "json", Importance::Medium, "json: the value is the post as schemaless data (JsonConverter with schemas.enable=false writes it back as JSON; transforms can reach its fields); string: the value is the post's JSON text as a STRING (StringConverter writes it byte for byte; the fastest)")
+        .validator(Validator::OneOf(vec!["json", "string"]))
 }
 
 fn millis(value: i64) -> Duration {
@@ -241,6 +247,9 @@ impl FeedSettings {
             backoff_max: millis(parsed.long(RECONNECT_BACKOFF_MAX_MS)),
             dedupe_capacity: usize::try_from(parsed.long(DEDUPE_CAPACITY)).unwrap_or(1),
             batch_size: usize::try_from(parsed.long(BATCH_SIZE)).unwrap_or(1).max(1),
+            value_as_text: parsed
+                .get(VALUE_FORMAT)
+                .is_some_and(|f| f.trim().eq_ignore_ascii_case("string")),
         })
     }
 }

@@ -37,7 +37,6 @@ impl RecentIds {
         self.set.insert(id.to_owned());
         true
     }
-
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ use super::config::{FeedMode, FeedSettings};
 use super::dedupe::RecentIds;
 use super::extract;
 use super::framing::{LineSplitter, SseParser};
+use crate::data::Value;
 use crate::error::ConnectError;
 use crate::record::{ConnectRecord, JsonMap, SourceRecord};
 
@@ -532,10 +533,15 @@ impl FeedReader {
         let mut offset = JsonMap::new();
         offset.insert(ID_OFFSET.to_owned(), id_json);
         offset.insert(COUNT_OFFSET.to_owned(), Json::from(self.delivered));
+        let value = if s.value_as_text {
+            Value::String(String::from_utf8_lossy(raw).into_owned())
+        } else {
+            extract::to_connect(post)
+        };
         let record = ConnectRecord {
             topic: s.topic.clone(),
             key,
-            value: extract::to_connect(post),
+            value,
             timestamp: Some(timestamp),
             ..ConnectRecord::default()
         };
