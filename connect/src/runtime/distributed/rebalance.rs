@@ -181,9 +181,10 @@ async fn apply_event(
             }
             running.connectors.remove(&name);
             worker.status().remove_connector(&name);
-            if herder.is_leader() {
-                member.request_rejoin();
-            }
+            // Every worker rejoins as soon as it reads the change, rather than waiting for
+            // a heartbeat to tell it the leader started a rebalance: the new tasks run one
+            // heartbeat interval sooner.
+            member.request_rejoin();
         }
         ConfigEvent::TasksCommitted(name) => {
             let snapshot = herder.snapshot.lock().clone();
@@ -210,9 +211,10 @@ async fn apply_event(
                     }
                 }
             }
-            if herder.is_leader() {
-                member.request_rejoin();
-            }
+            // Every worker rejoins as soon as it reads the change, rather than waiting for
+            // a heartbeat to tell it the leader started a rebalance: the new tasks run one
+            // heartbeat interval sooner.
+            member.request_rejoin();
         }
         ConfigEvent::TargetState(name, target) => {
             if running.connectors.contains(&name) {
