@@ -37,7 +37,7 @@ pub struct Faults {
 }
 
 fn every(n: Option<u64>, count: u64) -> bool {
-    n.is_some_and(|n| n > 0 && count > 0 && count % n == 0)
+    n.is_some_and(|n| n > 0 && count > 0 && count.is_multiple_of(n))
 }
 
 impl Faults {

@@ -209,11 +209,13 @@ impl PostGenerator {
         let mut rng = self.rng(n, 2);
         let mut handle = String::new();
         for _ in 0..2 + rng.below(3) {
-            handle.push_str(*rng.pick(&SYLLABLES));
+            let syllable: &&str = rng.pick(&SYLLABLES);
+            handle.push_str(syllable);
         }
         handle.push('_');
         handle.push_str(&(n % 100).to_string());
-        let followers = rng.below(1000) * (1 + rng.below(50)) * if n % 37 == 0 { 1000 } else { 1 };
+        let followers =
+            rng.below(1000) * (1 + rng.below(50)) * if n.is_multiple_of(37) { 1000 } else { 1 };
         User {
             id: 10_000 + n,
             id_str: (10_000 + n).to_string(),
@@ -237,7 +239,10 @@ impl PostGenerator {
         let ts = self.time_of(index);
         let user = self.user(self.author_of(index));
         let mut parts: Vec<Part> = (0..3 + rng.below(8))
-            .map(|_| Part::Word(*rng.pick(&WORDS)))
+            .map(|_| {
+                let word: &&'static str = rng.pick(&WORDS);
+                Part::Word(word)
+            })
             .collect();
         let mut tags: Vec<&str> = Vec::new();
         for _ in 0..rng.below(4) {

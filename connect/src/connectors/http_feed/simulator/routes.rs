@@ -61,13 +61,8 @@ fn problem(status: StatusCode, detail: &str) -> Response {
         .into_response()
 }
 
-/// Logs the request and answers it when auth or a fault says so.
-fn gate(
-    shared: &Shared,
-    path: &str,
-    headers: &HeaderMap,
-    query: &FeedQuery,
-) -> Result<(), Response> {
+/// Logs the request; the answer instead of serving it when auth or a fault says so.
+fn gate(shared: &Shared, path: &str, headers: &HeaderMap, query: &FeedQuery) -> Option<Response> {
     let number = shared.requests.fetch_add(1, Ordering::Relaxed) + 1;
     let last_event_id = headers
         .get("last-event-id")
@@ -112,7 +107,7 @@ fn gate(
         record.status = response.status().as_u16();
     }
     shared.record(record);
-    refused.map_or(Ok(()), Err)
+    refused
 }
 
 /// The index after a resume id (0 without one).
@@ -133,7 +128,7 @@ async fn ndjson(
     headers: HeaderMap,
     Query(query): Query<FeedQuery>,
 ) -> Response {
-    if let Err(refused) = gate(&shared, "/2/stream", &headers, &query) {
+    if let Some(refused) = gate(&shared, "/2/stream", &headers, &query) {
         return refused;
     }
     let start = start_after(query.since_id.as_deref());
@@ -151,7 +146,7 @@ async fn sse(
     headers: HeaderMap,
     Query(query): Query<FeedQuery>,
 ) -> Response {
-    if let Err(refused) = gate(&shared, "/2/stream/sse", &headers, &query) {
+    if let Some(refused) = gate(&shared, "/2/stream/sse", &headers, &query) {
         return refused;
     }
     let last_event_id = headers.get("last-event-id").and_then(|v| v.to_str().ok());
@@ -340,7 +335,7 @@ async fn poll(
     headers: HeaderMap,
     Query(query): Query<FeedQuery>,
 ) -> Response {
-    if let Err(refused) = gate(&shared, "/2/posts", &headers, &query) {
+    if let Some(refused) = gate(&shared, "/2/posts", &headers, &query) {
         return refused;
     }
     let start = match &query.pagination_token {
