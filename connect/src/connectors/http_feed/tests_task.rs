@@ -247,3 +247,43 @@ async fn a_stalled_stream_is_left_and_a_429_is_waited_out() {
     task.stop().await.unwrap();
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_time_limit_stops_the_feed() {
+    let sim = FeedSimulator::start(
+        "127.0.0.1:0",
+        SimulatorConfig {
+            seed: 3,
+            rate: Some(100.0),
+            keepalive: Duration::from_millis(100),
+            ..SimulatorConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (mut task, _) = start(
+        config(&sim.url("/2/stream"), "stream", &[("time.limit.ms", "700")]),
+        None,
+    )
+    .await;
+    let started = Instant::now();
+    let mut got = 0;
+    // Polls return nothing within a second once the limit passed and the queue is drained.
+    loop {
+        let records = task.poll().await.unwrap();
+        if records.is_empty() && started.elapsed() > Duration::from_millis(700) {
+            break;
+        }
+        got += records.len();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the feed did not stop"
+        );
+    }
+    assert!(got > 10 && got < 200, "{got} records in 0.7 s at 100/s");
+    for _ in 0..2 {
+        assert!(task.poll().await.unwrap().is_empty());
+    }
+    task.stop().await.unwrap();
+    sim.shutdown().await;
+}
