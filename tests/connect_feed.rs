@@ -191,3 +191,52 @@ async fn a_bad_token_is_a_failed_task_with_the_status_in_its_trace() {
     feed.stop().await;
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fjord_feed_serve_serves_posts_behind_the_token() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fjord"))
+        .args([
+            "feed",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--seed",
+            "5",
+            "--posts",
+            "30",
+        ])
+        .args(["--token", "t0k", "--faults", "duplicate:3"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let base = BufReader::new(stderr)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.split("serving on ")
+                .nth(1)
+                .map(|r| r.split_whitespace().next().unwrap().to_owned())
+        })
+        .expect("the ready line");
+    let client = reqwest::Client::new();
+    let url = format!("{base}/2/posts?max_results=10");
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 401);
+    let page: serde_json::Value = client
+        .get(&url)
+        .bearer_auth("t0k")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let generator = fjord_connect::connectors::http_feed::simulator::PostGenerator::new(5);
+    assert_eq!(page["data"][0]["text"], generator.post(0).text);
+    // duplicate:3 sends post 2 twice.
+    assert_eq!(page["data"][2]["id"], page["data"][3]["id"]);
+    assert!(page["meta"]["next_token"].is_string());
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
