@@ -299,3 +299,53 @@ impl SourceConfig {
         map
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &[(&str, &str)]) -> ConfigMap {
+        let mut c: ConfigMap = [
+            ("database.hostname", "h"),
+            ("database.user", "u"),
+            ("database.dbname", "d"),
+            ("topic.prefix", "p"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        for (k, v) in extra {
+            c.insert((*k).to_owned(), (*v).to_owned());
+        }
+        c
+    }
+
+    #[test]
+    fn include_and_exclude_lists_are_anchored_regexes() {
+        let c = SourceConfig::parse(&config(&[
+            ("table.include.list", "public\\.orders.*,inv\\.items"),
+            ("table.exclude.list", "public\\.orders_archive"),
+            ("signal.data.collection", "public.orders_signal"),
+        ]))
+        .unwrap();
+        assert!(c.captures("public", "orders"));
+        assert!(c.captures("public", "orders_2024"));
+        assert!(!c.captures("public", "orders_archive"));
+        assert!(
+            !c.captures("public", "orders_signal"),
+            "the signal table is not captured"
+        );
+        assert!(c.captures("inv", "items"));
+        assert!(!c.captures("xinv", "items"));
+        assert_eq!(c.snapshot_mode, SnapshotMode::Initial);
+        assert_eq!(c.heartbeat_interval, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = SourceConfig::parse(&config(&[("slot.name", "Bad-Slot")])).unwrap_err();
+        assert!(e.to_string().contains("slot.name"), "{e}");
+        let e = SourceConfig::parse(&config(&[("snapshot.mode", "sometimes")])).unwrap_err();
+        assert!(e.to_string().contains("snapshot.mode"), "{e}");
+    }
+}

@@ -232,3 +232,28 @@ pub fn heartbeat_record(config: &SourceConfig, offset: &JsonMap) -> Result<Sourc
         },
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_position_covers_what_was_emitted_and_nothing_after() {
+        let mid = Position { lsn: 100, event: 2 };
+        assert!(mid.covers(99, 7), "an earlier transaction");
+        assert!(mid.covers(100, 1) && mid.covers(100, 2));
+        assert!(
+            !mid.covers(100, 3),
+            "the next event of the same transaction"
+        );
+        assert!(!mid.covers(101, 1));
+        let after = Position { lsn: 150, event: 0 };
+        assert!(
+            !after.covers(150, 1),
+            "a transaction committing at the end of the last one"
+        );
+        let mut offset = JsonMap::new();
+        mid.write(&mut offset);
+        assert_eq!(Position::read(&offset), Some(mid));
+    }
+}
