@@ -312,3 +312,49 @@ async fn an_unchanged_toasted_column_is_never_a_placeholder() {
     assert_eq!(full[1].1["payload"]["after"]["body"], body.as_str());
     assert_eq!(full[1].1["payload"]["before"]["title"], "v1");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slot_lag_past_the_limit_fails_the_task_under_the_fail_policy() {
+    let pg = PgServer::start();
+    let db = pg.create_database("app").await;
+    exec(
+        &db,
+        "CREATE TABLE captured (id int PRIMARY KEY); CREATE TABLE busy (id int)",
+    )
+    .await;
+    let broker = common::broker().await;
+    let dir = tempfile::tempdir().unwrap();
+    let connect = worker(dir.path(), &broker.bootstrap_servers());
+    let rest = connect.rest_url.clone();
+    create(
+        &rest,
+        "laggy",
+        source_config(
+            &pg,
+            "app",
+            "laggy",
+            &[
+                ("table.include.list", "public.captured"),
+                ("publication.autocreate.mode", "filtered"),
+                // No heartbeat: nothing moves the slot while only the uncaptured table changes.
+                ("heartbeat.interval.ms", "0"),
+                ("slot.max.lag.bytes", "100000"),
+                ("slot.lag.policy", "fail"),
+            ],
+        ),
+    )
+    .await;
+    task_state(&rest, "laggy", "RUNNING").await;
+    // About 1 MB of WAL in a table the connector does not capture.
+    exec(
+        &db,
+        "INSERT INTO busy SELECT g FROM generate_series(1, 20000) g",
+    )
+    .await;
+    let trace = task_state(&rest, "laggy", "FAILED").await;
+    assert!(
+        trace.contains("replication slot 'laggy_slot' holds")
+            && trace.contains("more than slot.max.lag.bytes=100000"),
+        "{trace}"
+    );
+}
