@@ -194,6 +194,9 @@ async fn postgres_connector_throughput_and_latency() {
         .await
         .unwrap();
     wait_for_records(&bs, "tk.public.ticks", 1, Duration::from_secs(60)).await;
+    // The consumer is running and has the warm-up record before the first tick: its own
+    // start-up (metadata, first fetch) is not the connector's latency either.
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
         let mut latencies = Vec::new();
         let mut warm = false;
@@ -210,6 +213,7 @@ async fn postgres_connector_throughput_and_latency() {
                 let v: serde_json::Value = serde_json::from_slice(m.payload().unwrap()).unwrap();
                 if !warm {
                     warm = true;
+                    let _ = ready_tx.send(());
                     continue;
                 }
                 if let Some(ts) = v["payload"]["source"]["ts_ms"].as_i64() {
@@ -221,6 +225,14 @@ async fn postgres_connector_throughput_and_latency() {
         common::close(consumer);
         latencies
     });
+    let ready_deadline = Instant::now() + Duration::from_secs(60);
+    while ready_rx.try_recv().is_err() {
+        assert!(
+            Instant::now() < ready_deadline,
+            "the latency consumer did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let tick_start = Instant::now();
     for i in 0..ticks {
         let due = tick_start + Duration::from_micros(1000 * u64::try_from(i).unwrap());
