@@ -53,6 +53,24 @@ pub fn herder_error(e: ConnectError) -> HerderError {
     }
 }
 
+/// A connector config named `name`, validated against its plugin: the plugin, or Kafka's
+/// 400 listing every error.
+///
+/// # Errors
+/// An unknown class or an invalid config.
+pub fn checked_plugin(
+    name: &str,
+    config: &mut ConfigMap,
+) -> Result<crate::plugins::Plugin, HerderError> {
+    config.insert("name".into(), name.to_owned());
+    let plugin = plugin_of(config).map_err(herder_error)?;
+    let infos = validate(&plugin, config);
+    if infos.error_count > 0 {
+        return Err(HerderError::BadRequest(invalid_config_message(&infos)));
+    }
+    Ok(plugin)
+}
+
 /// Kafka's 404 for a connector.
 pub fn not_found(name: &str) -> HerderError {
     HerderError::NotFound(format!("Connector {name} not found"))
@@ -260,12 +278,7 @@ impl Herder for StandaloneHerder {
         allow_replace: bool,
         initial_state: Option<TargetState>,
     ) -> Result<Created, HerderError> {
-        config.insert("name".into(), name.to_owned());
-        let plugin = plugin_of(&config).map_err(herder_error)?;
-        let infos = validate(&plugin, &config);
-        if infos.error_count > 0 {
-            return Err(HerderError::BadRequest(invalid_config_message(&infos)));
-        }
+        let plugin = checked_plugin(name, &mut config)?;
         let mut connectors = self.connectors.lock().await;
         let (created, target) = match connectors.remove(name) {
             Some(old) if !allow_replace => {

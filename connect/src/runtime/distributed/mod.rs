@@ -31,10 +31,10 @@ use self::topic_log::TopicLog;
 use super::offsets::OffsetStore;
 use super::offsets_api;
 use super::standalone::{
-    herder_error, not_found, plugin_list, server_info, status_of, validate_for_plugin,
+    checked_plugin, not_found, plugin_list, server_info, status_of, validate_for_plugin,
 };
 use super::status::StatusBoard;
-use super::worker::{invalid_config_message, plugin_of, validate, Worker};
+use super::worker::{plugin_of, Worker};
 use super::worker_config::WorkerConfig;
 use crate::config::{ConfigInfos, ConfigMap};
 use crate::connector::ConnectorType;
@@ -206,12 +206,7 @@ impl Herder for DistributedHerder {
         allow_replace: bool,
         initial_state: Option<TargetState>,
     ) -> Result<Created, HerderError> {
-        config.insert("name".into(), name.to_owned());
-        let plugin = plugin_of(&config).map_err(herder_error)?;
-        let infos = validate(&plugin, &config);
-        if infos.error_count > 0 {
-            return Err(HerderError::BadRequest(invalid_config_message(&infos)));
-        }
+        checked_plugin(name, &mut config)?;
         self.require_leader()?;
         let _writes = self.writes.lock().await;
         let (exists, target) = {
