@@ -44,6 +44,9 @@ pub struct ConnectRecord {
     pub timestamp: Option<i64>,
     /// Headers, in order; keys may repeat.
     pub headers: Vec<Header>,
+    /// The offset in its topic partition, for a record read from Kafka (what a sink task
+    /// gets; InsertField's `offset.field` inserts it); `None` for a source record.
+    pub kafka_offset: Option<i64>,
 }
 
 impl ConnectRecord {

@@ -178,6 +178,7 @@ impl Converters {
             value,
             timestamp,
             headers,
+            kafka_offset: failed.offset,
         })
     }
 }

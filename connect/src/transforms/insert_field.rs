@@ -122,7 +122,7 @@ impl InsertField {
 
     fn offset_error() -> ConnectError {
         ConnectError::Data(
-            "Only SinkRecord supported for [field insertion]: offset.field needs the record's Kafka offset, which this record does not carry".to_owned(),
+            "Only SinkRecord supported for [field insertion]: offset.field needs the record's Kafka offset, which a source record does not have".to_owned(),
         )
     }
 
@@ -134,8 +134,9 @@ impl InsertField {
         if let (Some(f), Some(p)) = (&self.partition, record.partition) {
             map_put(&mut entries, &f.name, Value::Int32(p));
         }
-        if self.offset.is_some() {
-            return Err(Self::offset_error());
+        if let Some(f) = &self.offset {
+            let offset = record.kafka_offset.ok_or_else(Self::offset_error)?;
+            map_put(&mut entries, &f.name, Value::Int64(offset));
         }
         if let (Some(f), Some(t)) = (&self.timestamp, record.timestamp) {
             map_put(&mut entries, &f.name, Value::Int64(t));
@@ -196,7 +197,8 @@ impl InsertField {
             values.push(record.partition.map_or(Value::Null, Value::Int32));
         }
         if self.offset.is_some() {
-            return Err(Self::offset_error());
+            let offset = record.kafka_offset.ok_or_else(Self::offset_error)?;
+            values.push(Value::Int64(offset));
         }
         if self.timestamp.is_some() {
             values.push(record.timestamp.map_or(Value::Null, Value::Int64));
@@ -243,6 +245,34 @@ mod tests {
             value,
             ..ConnectRecord::default()
         }
+    }
+
+    #[test]
+    fn offset_field_takes_a_sink_records_kafka_offset_and_refuses_a_source_record() {
+        let insert = InsertField::new(&config(&[("offset.field", "offset")]), Part::Value).unwrap();
+        let mut sink = record(None, map(vec![("id", Value::Int32(1))]));
+        sink.kafka_offset = Some(42);
+        let out = insert.apply(sink).unwrap().unwrap();
+        assert_eq!(out.value.map_get("offset"), Some(&Value::Int64(42)));
+        let schema = Schema::struct_builder()
+            .field("id", Schema::primitive(SchemaType::Int32))
+            .build_ref();
+        let value = Value::Struct(
+            Struct::new(std::sync::Arc::clone(&schema))
+                .unwrap()
+                .with("id", 7)
+                .unwrap(),
+        );
+        let mut sink = record(Some(schema), value);
+        sink.kafka_offset = Some(9);
+        let out = insert.apply(sink).unwrap().unwrap();
+        assert_eq!(out.value.get_field("offset"), Some(&Value::Int64(9)));
+        let source = record(None, map(vec![("id", Value::Int32(1))]));
+        let err = insert.apply(source).unwrap_err();
+        assert!(
+            err.to_string().contains("Only SinkRecord supported"),
+            "{err}"
+        );
     }
 
     fn transform() -> InsertField {
