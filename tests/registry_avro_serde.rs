@@ -6,17 +6,15 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use common::python::{python, repo_root};
+use common::registry::{python_avro, registry};
 use common::*;
 use fjord_core::format::avro::apache_avro::types::Value as AvroValue;
 use fjord_core::format::avro::{
     AvroConfig, AvroSerde, GenericAvroSerde, RegistryClient, SubjectNameStrategy,
 };
 use fjord_core::format::Serde;
-use fjord_registry::{Registry, RegistryConfig};
 use rdkafka::producer::FutureRecord;
 use rdkafka::{Message, Offset};
 use serde::{Deserialize, Serialize};
@@ -62,48 +60,6 @@ fn sale(i: usize) -> Sale {
     }
 }
 
-async fn python_program(
-    mode: &str,
-    bootstrap: &str,
-    registry: &str,
-    topic: &str,
-    count: usize,
-) -> String {
-    let python = python().await;
-    let child = tokio::process::Command::new(&python)
-        .arg(repo_root().join("tests/python/registry_avro.py"))
-        .arg(mode)
-        .env("BOOTSTRAP", bootstrap)
-        .env("REGISTRY_URL", registry)
-        .env("TOPIC", topic)
-        .env("COUNT", count.to_string())
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
-        .await
-        .expect("the Python program finishes")
-        .unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        out.status.success(),
-        "{mode}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-async fn registry(bootstrap: &str) -> Registry {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    Registry::start(RegistryConfig::new(bootstrap), listener)
-        .await
-        .unwrap()
-}
-
 async fn read_all(bs: &str, topic: &str, count: usize) -> Vec<rdkafka::message::OwnedMessage> {
     let (bs, topic) = (bs.to_owned(), topic.to_owned());
     tokio::task::spawn_blocking(move || consume(&bs, &topic, &[0], Offset::Beginning, count))
@@ -119,7 +75,7 @@ async fn python_writes_rust_reads() {
     let topic = unique("py-to-rust");
     create_topic(&bs, &topic, 1, &[]).await;
     let count = 200;
-    python_program("produce", &bs, registry.url(), &topic, count).await;
+    python_avro("produce", &bs, registry.url(), &topic, count).await;
 
     let client = RegistryClient::new(registry.url()).unwrap();
     let serde = AvroSerde::<Sale>::new(client.clone(), SALE, AvroConfig::default()).unwrap();
@@ -195,7 +151,7 @@ async fn rust_writes_python_reads() {
         .unwrap();
     assert_eq!(subjects, json!([format!("{topic}-value")]));
 
-    let lines = python_program("consume", &bs, registry.url(), &topic, count).await;
+    let lines = python_avro("consume", &bs, registry.url(), &topic, count).await;
     let read: Vec<Value> = lines
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

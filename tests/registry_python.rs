@@ -9,53 +9,16 @@ mod common;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::python::{python, repo_root};
+use common::registry::{python_avro, registry};
 use common::*;
-use fjord_registry::{Registry, RegistryConfig};
 use rdkafka::Message;
 use serde_json::{json, Value};
-
-async fn run(mode: &str, bootstrap: &str, registry: &str, topic: &str, count: usize) -> String {
-    let python = python().await;
-    let child = tokio::process::Command::new(&python)
-        .arg(repo_root().join("tests/python/registry_avro.py"))
-        .arg(mode)
-        .env("BOOTSTRAP", bootstrap)
-        .env("REGISTRY_URL", registry)
-        .env("TOPIC", topic)
-        .env("COUNT", count.to_string())
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
-        .await
-        .expect("the Python program finishes")
-        .unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        out.status.success(),
-        "registry_avro.py {mode} failed\nstdout:\n{stdout}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-async fn registry(bootstrap: &str) -> Registry {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    Registry::start(RegistryConfig::new(bootstrap), listener)
-        .await
-        .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schema_registry_client_calls() {
     let broker = broker().await;
     let registry = registry(&broker.bootstrap_servers()).await;
-    let out = run(
+    let out = python_avro(
         "client",
         &broker.bootstrap_servers(),
         registry.url(),
@@ -91,7 +54,7 @@ async fn avro_serializer_and_deserializer_round_trip() {
     create_topic(&bs, &topic, 1, &[]).await;
     let count = 50;
     let produced: Value = serde_json::from_str(
-        run("produce", &bs, registry.url(), &topic, count)
+        python_avro("produce", &bs, registry.url(), &topic, count)
             .await
             .trim(),
     )
@@ -127,7 +90,7 @@ async fn avro_serializer_and_deserializer_round_trip() {
         );
     }
 
-    let lines = run("consume", &bs, registry.url(), &topic, count).await;
+    let lines = python_avro("consume", &bs, registry.url(), &topic, count).await;
     let sales: Vec<Value> = lines
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -179,7 +142,7 @@ async fn standalone_registry_process_on_a_separate_broker_process() {
         assert!(std::time::Instant::now() < deadline, "no registry at {url}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let out = run("client", &broker.bootstrap, &url, "standalone", 0).await;
+    let out = python_avro("client", &broker.bootstrap, &url, "standalone", 0).await;
     let seen: Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(
         (seen["bad_register"].clone(), seen["versions"].clone()),
@@ -188,7 +151,7 @@ async fn standalone_registry_process_on_a_separate_broker_process() {
     );
     let topic = unique("standalone-sales");
     create_topic(&broker.bootstrap, &topic, 1, &[]).await;
-    run("produce", &broker.bootstrap, &url, &topic, 20).await;
-    let lines = run("consume", &broker.bootstrap, &url, &topic, 20).await;
+    python_avro("produce", &broker.bootstrap, &url, &topic, 20).await;
+    let lines = python_avro("consume", &broker.bootstrap, &url, &topic, 20).await;
     assert_eq!(lines.lines().count(), 20);
 }

@@ -17,6 +17,7 @@ pub mod postgres;
 pub mod process;
 pub mod python;
 pub mod raw;
+pub mod registry;
 pub mod wait;
 
 pub use groups::{group_broker_config, group_state, wait_for_group_state};
